@@ -1,0 +1,29 @@
+# Two entry points for a fresh machine: `make run` and `make test` (see README).
+# Both create .venv when missing and install the project into it (editable, so
+# lexicons/ at the top level is found in place).
+PYTHON ?= python3
+VENV   := .venv
+PY     := $(VENV)/bin/python
+STAMP  := $(VENV)/.cxtext-installed
+
+# Prefect: no telemetry, and enough time for its temporary server to start.
+export PREFECT_SERVER_ANALYTICS_ENABLED := false
+export DO_NOT_TRACK := 1
+export PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS := 120
+
+.PHONY: run test bench bench-sentiment report train-sentiment clean
+
+$(STAMP): pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[test]'
+	touch $(STAMP)
+
+run: $(STAMP)
+	$(VENV)/bin/cxtext run data/sample --out out/
+
+test: $(STAMP)
+	$(PY) -m pytest -q
+
+clean:
+	rm -rf out .pytest_cache
