@@ -389,6 +389,8 @@ CREATE TABLE IF NOT EXISTS reviews (
     sentiment_score  DOUBLE,
     tenure           VARCHAR,
     is_complaint_log BOOLEAN,
+    n_mentions       BIGINT,
+    n_pain_points    BIGINT,
     source_file      VARCHAR,
     source_row       BIGINT,
     extra            VARCHAR,
@@ -457,6 +459,8 @@ WAREHOUSE_REVIEWS_SCHEMA = pa.schema(
         ("sentiment_score", pa.float64()),
         ("tenure", pa.large_string()),
         ("is_complaint_log", pa.bool_()),
+        ("n_mentions", pa.int64()),
+        ("n_pain_points", pa.int64()),
         ("source_file", pa.large_string()),
         ("source_row", pa.int64()),
         ("extra", pa.large_string()),
@@ -471,7 +475,9 @@ WAREHOUSE_QUARANTINE_SCHEMA = pa.schema([("quarantine_hash", pa.large_string())]
 
 # Columns of the tagged reviews frame that have their own warehouse column; the rest go to `extra`.
 _REVIEW_OWN = {"review_id", "text", "text_norm", "sentiment", "sentiment_score", "tenure",
-               "is_complaint_log", "source_file", "source_row"}
+               "is_complaint_log", "n_mentions", "n_pain_points", "source_file", "source_row"}
+# Columns the tagger adds that are not guaranteed by the contract (filled with nulls when absent).
+_REVIEW_OPTIONAL = ("tenure", "is_complaint_log", "n_mentions", "n_pain_points")
 
 
 def content_hash(review_id: str, text: str) -> str:
@@ -527,8 +533,7 @@ def warehouse_reviews(reviews: pd.DataFrame, manifest: dict[str, Any], seq_start
             "text_norm": reviews["text_norm"].tolist(),
             "sentiment": reviews["sentiment"].tolist(),
             "sentiment_score": reviews["sentiment_score"].astype(float).tolist(),
-            "tenure": reviews["tenure"].tolist() if "tenure" in reviews else [None] * n,
-            "is_complaint_log": reviews["is_complaint_log"].tolist() if "is_complaint_log" in reviews else [None] * n,
+            **{c: reviews[c].tolist() if c in reviews else [None] * n for c in _REVIEW_OPTIONAL},
             "source_file": reviews["source_file"].astype(str).tolist(),
             "source_row": reviews["source_row"].astype("int64").tolist(),
             "extra": [
@@ -737,7 +742,7 @@ class Warehouse:
             ).fetchall()
 
     def _insert_run(self, run: dict[str, Any], added: dict[str, int], retagged: int) -> None:
-        counts = run.get("counts", {})
+        counts = {k: run.get(k) or 0 for k in ("rows_read", "rows_tagged", "rows_quarantined", "rows_known")}
         self.con.execute(
             "INSERT INTO runs VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             [run["run_id"], run.get("kind"), run.get("started_at"), run.get("finished_at"),
@@ -765,7 +770,8 @@ class Warehouse:
             n = self._rowcount(
                 """UPDATE reviews SET text_norm = s.text_norm, sentiment = s.sentiment,
                        sentiment_score = s.sentiment_score, tenure = s.tenure,
-                       is_complaint_log = s.is_complaint_log, resources_hash = s.resources_hash,
+                       is_complaint_log = s.is_complaint_log, n_mentions = s.n_mentions,
+                       n_pain_points = s.n_pain_points, resources_hash = s.resources_hash,
                        lexicon_sha256 = s.lexicon_sha256, model_sha256 = s.model_sha256, run_id = ?
                    FROM _retag s WHERE reviews.content_hash = s.content_hash""",
                 [run_id],

@@ -88,7 +88,7 @@ def test_run_dir_commit_writes_contract_files_and_verifies(tmp_path):
     stage = store.RunDir(out, "r1")
     assert not (out / "run.json").exists()
     stage.add(_reviews(["a1", "a2"], ["=SUM(A1) 价格太贵", "服务员很热情"]), _mentions(["a1"]), _quarantine([3]))
-    info = stage.commit({"run_id": "r1", "counts": {"rows_read": 3}})
+    info = stage.commit({"run_id": "r1", "rows_read": 3})
     assert info["outputs"]["reviews.parquet"]["rows"] == 2
     assert store.verify_run_dir(out) == []
     csv = (out / "reviews.csv").read_bytes()
@@ -127,7 +127,7 @@ def test_directory_lock_refuses_a_second_writer(tmp_path):
 def _stage_and_commit(wh, tmp_path, run_id, reviews, mentions, quarantine, manifest=MANIFEST_A):
     stage = store.WarehouseStage(tmp_path / run_id)
     stage.add(reviews, mentions, quarantine, manifest)
-    run = {"run_id": run_id, "kind": "test", "counts": {"rows_read": len(reviews) + len(quarantine)}}
+    run = {"run_id": run_id, "kind": "test", "rows_read": len(reviews) + len(quarantine)}
     return wh.commit_run(stage.close(), run, [{"sha256": run_id, "path": "x.csv", "size": 1}])
 
 
