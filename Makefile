@@ -25,5 +25,11 @@ run: $(STAMP)
 test: $(STAMP)
 	$(PY) -m pytest -q
 
+# The analyst report over the sample, and its screenshot for the README (needs chromium).
+report: $(STAMP)
+	test -f out/reviews.parquet || $(VENV)/bin/cxtext run data/sample --out out/
+	$(VENV)/bin/cxtext report out/ --out docs/report.html
+	$(PY) -m cxtext.report.browser docs/report.html docs/report.png --height 3000
+
 clean:
 	rm -rf out .pytest_cache

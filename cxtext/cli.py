@@ -14,13 +14,55 @@ def _add_run(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--lexicons", default=None, help="lexicon folder (default: the bundled lexicons/)")
     p.add_argument("--sentiment", default="default", help="sentiment model: default, snownlp, snownlp-retrained, none")
     p.add_argument("--backend", default="jieba", choices=["jieba", "rjieba"], help="segmentation backend")
+    _add_job_options(p)
+    p.add_argument("--warehouse", default=None, help="also load the run into this DuckDB warehouse file")
+    p.add_argument("--prefect", action="store_true", help="run as the Prefect tag_dump flow (starts a temporary server)")
     p.set_defaults(func=_cmd_run)
+
+
+def _add_job_options(p: argparse.ArgumentParser) -> None:
+    """Options shared by run, inbox and serve (their logic lives in cxtext.run / cxtext.inbox)."""
+    p.add_argument("--workers", type=int, default=0,
+                   help="tagging processes (default 0: one for small inputs, else up to 4 cores)")
+    p.add_argument("--chunk-rows", type=int, default=5000, help="rows per chunk read, tagged and written")
+    p.add_argument("--retag", action="store_true",
+                   help="first re-tag warehouse reviews tagged with other lexicons or models")
+    p.add_argument("--task-runner", default="local", choices=["local", "dask"],
+                   help="where chunks are tagged under Prefect: local processes or a Dask cluster")
+    p.add_argument("--dask-address", default=None, help="scheduler address of an existing Dask cluster")
 
 
 def _cmd_run(args: argparse.Namespace) -> int:
     from cxtext.run import run_command
 
     return run_command(args)
+
+
+def _add_inbox(sub: argparse._SubParsersAction) -> None:
+    for name, help_ in (("inbox", "load new files of an inbox folder into the warehouse (process_inbox, once)"),
+                        ("serve", "serve process_inbox on a cron schedule (needs `prefect server start`)")):
+        p = sub.add_parser(name, help=help_)
+        if name == "inbox":
+            p.add_argument("inbox", help="folder whose files are loaded (files seen before are skipped)")
+            p.add_argument("--no-prefect", action="store_true", help="run the same stages without Prefect")
+        else:
+            p.add_argument("--inbox", required=True, help="folder to watch")
+            p.add_argument("--cron", default="0 2 * * *", help="schedule (cron syntax, default 02:00 daily)")
+            p.add_argument("--name", default="cxtext-inbox", help="deployment name")
+        p.add_argument("--warehouse", default="out/cxtext.duckdb", help="DuckDB warehouse file")
+        p.add_argument("--text-col", default=None)
+        p.add_argument("--id-col", default=None)
+        p.add_argument("--lexicons", default=None)
+        p.add_argument("--sentiment", default="default")
+        p.add_argument("--backend", default="jieba", choices=["jieba", "rjieba"])
+        _add_job_options(p)
+        p.set_defaults(func=_cmd_inbox)
+
+
+def _cmd_inbox(args: argparse.Namespace) -> int:
+    from cxtext.inbox import inbox_command, serve_command
+
+    return inbox_command(args) if args.command == "inbox" else serve_command(args)
 
 
 def _add_eval(sub: argparse._SubParsersAction) -> None:
@@ -39,10 +81,35 @@ def _cmd_eval(args: argparse.Namespace) -> int:
     return eval_command(args)
 
 
+def _add_report(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("report", help="write report.html (charts, journey map, evidence) and report.xlsx")
+    p.add_argument("source", help="a run directory or a DuckDB warehouse file (*.duckdb)")
+    p.add_argument("--out", required=True, help="report.html to write (the .xlsx goes beside it), or a folder")
+    p.add_argument("--since", default=None, type=_date, help="first day to include (YYYY-MM-DD)")
+    p.add_argument("--until", default=None, type=_date, help="last day to include (YYYY-MM-DD)")
+    p.add_argument("--store", default=None, help="only this store (value of the store/门店 column)")
+    p.set_defaults(func=_cmd_report)
+
+
+def _date(value: str):
+    import datetime as dt
+
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a date (YYYY-MM-DD): {value!r}") from None
+
+
+def _cmd_report(args: argparse.Namespace) -> int:
+    from cxtext.report import report_command
+
+    return report_command(args)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="cxtext", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
-    for add in (_add_run, _add_eval):
+    for add in (_add_run, _add_eval, _add_report, _add_inbox):
         add(sub)
     return parser
 
