@@ -1,0 +1,363 @@
+"""Mention detection: lexicon rows → rules → mentions with polarity and evidence.
+
+A `Detector` is built once from a `Lexicon` by `build_detector` (the rule factory) and is immutable.
+For one normalised text and its segmentation it:
+
+1. keeps only the customer's turns of a complaint log (speaker markers from `speakers.tsv`);
+2. splits clauses on punctuation and contrast markers (但是, 就是, 不过 …);
+3. finds every lexicon term, keeping a match only where it does not cut a word in two, except for a
+   word that is just a modifier plus the term (很快, 不干净) — so 快 never matches inside 快递 and
+   满意 is read together with the 不 of 不满意;
+4. turns each match into a mention or abstains: a *signal* stands alone; an *aspect* needs an
+   opinion word in its clause (else it abstains, or is `neu` when its row says so);
+5. applies negation (counted, so double negation cancels), wishes (希望…, …就更好了: a wished-for
+   good state is a pain point now) and hearsay (听说, 本以为: not the customer's experience).
+
+Offsets here are into the normalised text; the tagger maps them back to the original.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Iterable
+
+from cxtext.lexicon import Lexicon, TermRule
+
+__all__ = ["Mention", "Detector", "build_detector", "MODIFIER_CHARS", "PARTICLE_CHARS"]
+
+# A word may hold a term plus these around it and still count as that term (很快, 不干净, 慢死了).
+MODIFIER_CHARS = frozenset("很太不没好超真挺蛮巨特非常比较较更最有点还都也极贼忒够老一些略偏稍")
+PARTICLE_CHARS = frozenset("了的啊呀吧啦嘛哦呢哈滴喔噢咯么死点些多")
+CLAUSE_PUNCT = frozenset(",.!?;:，。！？；：~～…\n\r\t ()（）【】[]「」『』\"“”")
+NEGATION_WINDOW = 6
+WISH_FLIP = {"pos": "neg"}
+
+
+@dataclass(frozen=True, slots=True)
+class Mention:
+    category: str
+    stage: str
+    polarity: str
+    start: int  # offsets into the normalised text
+    end: int
+    rule: str
+    confidence: float
+    clause: int
+
+
+@dataclass(frozen=True, slots=True)
+class _Match:
+    start: int
+    end: int
+    term: str
+    word_start: int  # start of the word holding the match (太慢 for 慢): where evidence begins
+
+
+class Detector:
+    """Immutable rules compiled from a lexicon; `detect` is a pure function of its inputs."""
+
+    def __init__(self, lexicon: Lexicon):
+        self.lexicon = lexicon
+        self._rules_by_term: dict[str, list[TermRule]] = {}
+        self._regex_rules = [r for r in lexicon.rules if r.is_regex]
+        self._regex = [(r, r.pattern) for r in self._regex_rules]
+        for rule in lexicon.rules:
+            if not rule.is_regex:
+                self._rules_by_term.setdefault(rule.term, []).append(rule)
+        vocabulary = set(self._rules_by_term) | set(lexicon.opinions) | set(lexicon.negators)
+        vocabulary |= set(lexicon.markers) | set(lexicon.pseudo_negators)
+        self._index = _first_char_index(vocabulary)
+        self._negator_index = _first_char_index(lexicon.negators | lexicon.pseudo_negators)
+        self._contrast = frozenset(t for t, k in lexicon.markers.items() if k == "contrast")
+        self._speaker_re = _speaker_pattern(lexicon.speakers)
+        self._rule_terms = frozenset(self._rules_by_term)
+
+    # --- complaint logs ------------------------------------------------------------------
+    def customer_spans(self, text: str) -> tuple[list[tuple[int, int]], bool]:
+        """Spans of `text` said by the customer, and whether the text is a log with turns."""
+        if self._speaker_re is None:
+            return [(0, len(text))], False
+        marks = [(m.start(), m.end(), self.lexicon.speakers[m.group("who") or m.group("said")])
+                 for m in self._speaker_re.finditer(text)]
+        if not marks:
+            return [(0, len(text))], False
+        spans = [(0, marks[0][0])] if marks[0][0] > 0 else []
+        for i, (_, end, role) in enumerate(marks):
+            stop = marks[i + 1][0] if i + 1 < len(marks) else len(text)
+            if role == "customer" and stop > end:
+                spans.append((end, stop))
+        roles = {role for _, _, role in marks}
+        return [s for s in spans if s[1] > s[0]], roles == {"customer", "agent"}
+
+    # --- clauses -------------------------------------------------------------------------
+    def clauses(self, text: str, words: list[str], starts: list[int],
+                spans: Iterable[tuple[int, int]]) -> list[tuple[int, int]]:
+        """Clause spans within `spans`: cut at punctuation and before contrast words."""
+        cuts = {0, len(text)}
+        for i, ch in enumerate(text):
+            if ch in CLAUSE_PUNCT:
+                cuts.add(i)
+                cuts.add(i + 1)
+        for word, start in zip(words, starts):
+            if word in self._contrast:
+                cuts.add(start)
+        result = []
+        for span_start, span_end in spans:
+            inner = sorted(c for c in cuts if span_start < c < span_end)
+            edges = [span_start, *inner, span_end]
+            for a, b in zip(edges, edges[1:]):
+                a, b = _trim(text, a, b)
+                if b > a:
+                    result.append((a, b))
+        return result
+
+    # --- matching ------------------------------------------------------------------------
+    def _matches(self, text: str, starts: list[int]) -> list[_Match]:
+        token_of = _token_of_char(starts, len(text))
+        found = []
+        for i, ch in enumerate(text):
+            for term in self._index.get(ch, ()):
+                if text.startswith(term, i) and _fits_words(text, i, i + len(term), starts, token_of):
+                    found.append(_Match(i, i + len(term), term, starts[token_of[i]]))
+        return found
+
+    def detect(self, text: str, words: list[str], starts: list[int]) -> tuple[list[Mention], bool]:
+        """Mentions in `text` (normalised) given its segmentation; and whether it is a complaint log."""
+        spans, is_log = self.customer_spans(text)
+        clauses = self.clauses(text, words, starts, spans)
+        if not clauses:
+            return [], is_log
+        matches = self._matches(text, starts)
+        mentions: list[Mention] = []
+        clause_of = _clause_lookup(clauses, len(text))
+        by_clause: dict[int, list[_Match]] = {}
+        for m in matches:
+            c = clause_of[m.start]
+            if c >= 0 and clause_of[m.end - 1] == c:
+                by_clause.setdefault(c, []).append(m)
+        for c, clause_matches in by_clause.items():
+            mentions.extend(self._clause_mentions(text, clauses, c, clause_matches))
+        mentions.extend(self._regex_mentions(text, clauses, clause_of))
+        return _dedupe(mentions), is_log
+
+    def _clause_mentions(self, text: str, clauses, c: int, matches: list[_Match]) -> list[Mention]:
+        rule_matches = [m for m in _drop_contained(
+            [m for m in matches if m.term in self._rule_terms])]
+        opinions = [m for m in matches if m.term in self.lexicon.opinions]
+        out = []
+        for m in rule_matches:
+            for rule in self._rules_by_term[m.term]:
+                mention = self._apply_rule(rule, m, text, clauses, c, opinions, rule_matches)
+                if mention is not None:
+                    out.append(mention)
+        return out
+
+    def _apply_rule(self, rule: TermRule, m: _Match, text: str, clauses, c: int,
+                    opinions: list[_Match], rule_matches: list[_Match]) -> Mention | None:
+        if rule.role == "opinion" or not self._context_ok(rule, text, clauses, c):
+            return None
+        clause_start, clause_end = clauses[c]
+        if rule.role == "signal":
+            polarity, start = self._polarity(rule.polarity, rule.negated, text, clause_start, m.start)
+            start, end = _extend_left(text, clause_start, min(start, m.word_start)), m.end
+        else:
+            opinion = self._opinion_for(rule, m, opinions, rule_matches)
+            if opinion is None:
+                if not rule.polarity:
+                    return None
+                polarity, start, end = rule.polarity, m.start, m.end
+            else:
+                op_match, op_pol, op_neg = opinion
+                polarity, neg_start = self._polarity(op_pol, op_neg, text, clause_start, op_match.start,
+                                                     floor=m.end if op_match.start >= m.end else clause_start)
+                start = _extend_left(text, clause_start, min(m.word_start, neg_start, op_match.word_start))
+                end = max(m.end, op_match.end)
+        if polarity == "none":
+            return None
+        markers = self._markers_before(text, clause_start, m.start) | self._markers_after(text, m.end, clause_end)
+        if "hearsay" in markers:
+            return None
+        if ("wish" in markers or "wish_tail" in markers) and "keep" not in markers:
+            polarity = WISH_FLIP.get(polarity, polarity)
+        return Mention(rule.category, rule.stage, polarity, start, end, rule.rule_id, rule.confidence, c)
+
+    def _opinion_for(self, rule: TermRule, aspect: _Match, opinions: list[_Match], rule_matches):
+        """The opinion nearest after the aspect in its clause (else nearest before), with its polarity."""
+        candidates = []
+        for m in rule_matches:
+            for r in self._rules_by_term[m.term]:
+                if r.role == "opinion" and r.category == rule.category:
+                    candidates.append((m, r.polarity, r.negated))
+        for m in opinions if rule.role == "aspect" else ():
+            if not any(c[0].start <= m.start and m.end <= c[0].end for c in candidates):
+                pol = self.lexicon.opinions[m.term]
+                candidates.append((m, pol, {"neg": "pos", "pos": "neg"}.get(pol, pol)))
+        after = [c for c in candidates if c[0].start >= aspect.end]
+        before = [c for c in candidates if c[0].end <= aspect.start]
+        if after:
+            return min(after, key=lambda c: c[0].start)
+        if before:
+            return max(before, key=lambda c: c[0].end)
+        return None
+
+    def _polarity(self, polarity: str, negated: str, text: str, clause_start: int, at: int,
+                  floor: int | None = None) -> tuple[str, int]:
+        """Polarity after counting negators just before `at`; and where the evidence starts."""
+        lo = max(clause_start if floor is None else floor, at - NEGATION_WINDOW)
+        window = text[lo:at]
+        count, first = 0, at
+        i = 0
+        while i < len(window):
+            term = _longest_at(window, i, self._negator_index)
+            if term is None:
+                i += 1
+                continue
+            if term in self.lexicon.negators:
+                count += 1
+                first = min(first, lo + i)
+            i += len(term)
+        if count % 2 == 1:
+            return negated, first
+        return polarity, (first if count else at)
+
+    def _markers_before(self, text: str, clause_start: int, at: int) -> set[str]:
+        return self._markers_in(text[clause_start:at], ("wish", "hearsay", "keep"))
+
+    def _markers_after(self, text: str, at: int, clause_end: int) -> set[str]:
+        return self._markers_in(text[at:clause_end], ("wish_tail", "keep"))
+
+    def _markers_in(self, segment: str, kinds: tuple[str, ...]) -> set[str]:
+        return {k for t, k in self.lexicon.markers.items() if k in kinds and t in segment}
+
+    def _context_ok(self, rule: TermRule, text: str, clauses, c: int) -> bool:
+        if not rule.requires and not rule.excludes:
+            return True
+        if rule.scope == "review":
+            scope_text = text
+        elif rule.scope == "window":
+            scope_text = text[clauses[max(c - 1, 0)][0]: clauses[min(c + 1, len(clauses) - 1)][1]]
+        else:
+            scope_text = text[clauses[c][0]: clauses[c][1]]
+        if rule.requires and not any(t in scope_text for t in rule.requires):
+            return False
+        return not any(t in scope_text for t in rule.excludes)
+
+    def _regex_mentions(self, text: str, clauses, clause_of) -> list[Mention]:
+        out = []
+        for rule, pattern in self._regex:
+            for found in pattern.finditer(text):
+                s, e = found.span()
+                if e <= s or clause_of[s] < 0:
+                    continue
+                c = clause_of[s]
+                if not self._context_ok(rule, text, clauses, c):
+                    continue
+                clause_start, clause_end = clauses[c]
+                e = min(e, clause_end)
+                polarity, start = self._polarity(rule.polarity, rule.negated, text, clause_start, s)
+                markers = self._markers_before(text, clause_start, s) | self._markers_after(text, e, clause_end)
+                if polarity == "none" or "hearsay" in markers:
+                    continue
+                if ("wish" in markers or "wish_tail" in markers) and "keep" not in markers:
+                    polarity = WISH_FLIP.get(polarity, polarity)
+                out.append(Mention(rule.category, rule.stage, polarity, start, e, rule.rule_id, rule.confidence, c))
+        return out
+
+
+def build_detector(lexicon: Lexicon) -> Detector:
+    """The rule factory: every lexicon row becomes a rule of the returned detector."""
+    return Detector(lexicon)
+
+
+# --- helpers ---------------------------------------------------------------------------
+
+def _first_char_index(terms: Iterable[str]) -> dict[str, tuple[str, ...]]:
+    index: dict[str, list[str]] = {}
+    for term in terms:
+        if term:
+            index.setdefault(term[0], []).append(term)
+    return {ch: tuple(sorted(ts, key=len, reverse=True)) for ch, ts in index.items()}
+
+
+def _longest_at(text: str, i: int, index: dict[str, tuple[str, ...]]) -> str | None:
+    for term in index.get(text[i], ()):
+        if text.startswith(term, i):
+            return term
+    return None
+
+
+def _token_of_char(starts: list[int], length: int) -> list[int]:
+    token_of = [0] * length
+    for k in range(len(starts) - 1):
+        for j in range(starts[k], starts[k + 1]):
+            token_of[j] = k
+    return token_of
+
+
+def _fits_words(text: str, s: int, e: int, starts: list[int], token_of: list[int]) -> bool:
+    """The match [s, e) does not cut a word, except a word of modifiers + term + particles."""
+    first, last = token_of[s], token_of[e - 1]
+    head = text[starts[first]:s]
+    tail = text[e:starts[last + 1]]
+    return all(ch in MODIFIER_CHARS for ch in head) and all(ch in PARTICLE_CHARS for ch in tail)
+
+
+def _extend_left(text: str, floor: int, start: int, limit: int = 3) -> int:
+    """Widen evidence over the intensifiers just before it (太慢, 非常干净)."""
+    while start > floor and limit and text[start - 1] in MODIFIER_CHARS:
+        start -= 1
+        limit -= 1
+    return start
+
+
+def _trim(text: str, a: int, b: int) -> tuple[int, int]:
+    while a < b and (text[a] in CLAUSE_PUNCT or text[a].isspace()):
+        a += 1
+    while b > a and (text[b - 1] in CLAUSE_PUNCT or text[b - 1].isspace()):
+        b -= 1
+    return a, b
+
+
+def _clause_lookup(clauses: list[tuple[int, int]], length: int) -> list[int]:
+    clause_of = [-1] * max(length, 1)
+    for k, (a, b) in enumerate(clauses):
+        for j in range(a, b):
+            clause_of[j] = k
+    return clause_of
+
+
+def _drop_contained(matches: list[_Match]) -> list[_Match]:
+    """Drop a match that lies strictly inside a longer one (送餐 inside 送餐员)."""
+    ordered = sorted(matches, key=lambda m: (m.start, -(m.end - m.start)))
+    kept: list[_Match] = []
+    for m in ordered:
+        if any(k.start <= m.start and m.end <= k.end and (k.end - k.start) > (m.end - m.start) for k in kept):
+            continue
+        kept.append(m)
+    return kept
+
+
+def _dedupe(mentions: list[Mention]) -> list[Mention]:
+    """One mention per clause, category and polarity; a neutral one yields to a judged one."""
+    best: dict[tuple[int, str, str], Mention] = {}
+    for m in mentions:
+        key = (m.clause, m.category, m.polarity)
+        old = best.get(key)
+        if old is None or (m.confidence, m.end - m.start) > (old.confidence, old.end - old.start):
+            best[key] = m
+    judged = {(m.clause, m.category) for m in best.values() if m.polarity != "neu"}
+    kept = [m for m in best.values() if m.polarity != "neu" or (m.clause, m.category) not in judged]
+    return sorted(kept, key=lambda m: (m.start, m.end, m.category))
+
+
+def _speaker_pattern(speakers) -> re.Pattern | None:
+    if not speakers:
+        return None
+    names = "|".join(re.escape(s) for s in sorted(speakers, key=len, reverse=True))
+    # A speaker word opens a turn when a colon follows (客户：, 宾馆反馈2008年8月6日：), or, at the
+    # start of a sentence, a verb of speaking (顾客说, 坐席回复); "联系客服说…" mid-sentence is
+    # the customer reporting, not a turn.
+    return re.compile(
+        rf"(?P<who>{names})[^，。！？,.!?:：\s]{{0,16}}[:：]"
+        rf"|(?:^|(?<=[。！？!?\s；;，,]))(?P<said>{names})(?=说|反映|表示|称|回复|答复|解释)"
+    )

@@ -1,0 +1,121 @@
+"""Compose the stages: records → reviews (with sentiment) and mentions (with evidence).
+
+`load_resources` builds everything a worker needs once (lexicon, segmenter, detector, sentiment
+model); `tag_records` is then a pure function of a DataFrame of records. Each review is normalised
+and segmented once; the detector and the sentiment model both read that single segmentation.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from cxtext.detect import Detector, Mention, build_detector
+from cxtext.lexicon import Lexicon, load_lexicons
+from cxtext.normalize import Normalized, normalize
+from cxtext.segment import Segmenter
+
+__all__ = ["Resources", "load_resources", "tag_records", "tag_texts", "MENTION_COLUMNS", "REVIEW_COLUMNS"]
+
+MENTION_COLUMNS = ["review_id", "category", "stage", "polarity", "start", "end", "evidence", "rule", "confidence"]
+REVIEW_COLUMNS = ["review_id", "text", "text_norm", "sentiment", "sentiment_score", "tenure",
+                  "is_complaint_log", "n_mentions", "n_pain_points", "source_file", "source_row"]
+TENURE_CATEGORIES = {"tenure_first": "first", "tenure_returning": "returning"}
+
+
+@dataclass(frozen=True)
+class Resources:
+    """Everything tagging needs, loaded once per process."""
+
+    lexicon: Lexicon
+    segmenter: Segmenter
+    detector: Detector
+    sentiment: Any  # a scorer from cxtext.sentiment.load_sentiment
+    config: dict  # how to rebuild these in another process
+
+    def manifest(self) -> dict:
+        return {
+            "lexicon": self.lexicon.manifest(),
+            "segmentation": {"backend": self.segmenter.backend, "hmm": self.segmenter.hmm,
+                             "user_words": len(self.segmenter.user_words)},
+            "sentiment": self.sentiment.manifest(),
+        }
+
+
+def load_resources(lexicon_dir: str | None = None, sentiment: str = "default", backend: str = "jieba") -> Resources:
+    """Load lexicon, segmenter, detector and sentiment model (validated; errors name file and line)."""
+    from cxtext.sentiment import load_sentiment
+
+    lexicon = load_lexicons(lexicon_dir)
+    segmenter = Segmenter(lexicon.all_terms(), backend=backend)
+    config = {"lexicon_dir": lexicon_dir, "sentiment": sentiment, "backend": backend}
+    return Resources(lexicon, segmenter, build_detector(lexicon), load_sentiment(sentiment), config)
+
+
+@dataclass(frozen=True, slots=True)
+class TaggedText:
+    norm: Normalized
+    words: list[str]
+    mentions: list[Mention]
+    is_log: bool
+
+
+def tag_texts(texts: list[str], resources: Resources) -> list[TaggedText]:
+    """Normalise, segment and detect mentions for each text (no sentiment)."""
+    out = []
+    for text in texts:
+        norm = normalize(text)
+        words, starts = resources.segmenter.boundaries(norm.text)
+        mentions, is_log = resources.detector.detect(norm.text, words, starts)
+        out.append(TaggedText(norm, words, mentions, is_log))
+    return out
+
+
+def tag_records(records: pd.DataFrame, resources: Resources) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Tag a frame of records (review_id, text, source_file, source_row, passthrough …).
+
+    Returns (reviews, mentions) as in the output contract; `records` is not modified.
+    """
+    texts = [str(t) for t in records["text"].tolist()]
+    tagged = tag_texts(texts, resources)
+    scores = resources.sentiment.score([t.norm.text for t in tagged], [t.words for t in tagged])
+    scores = np.asarray(scores, dtype=float).reshape(len(tagged))
+    labels = resources.sentiment.label(scores) if len(tagged) else np.array([], dtype=object)
+    mentions = _mention_frame(records["review_id"].astype(str).tolist(), texts, tagged, resources.lexicon)
+    reviews = records.copy()
+    reviews["review_id"] = reviews["review_id"].astype(str)
+    reviews["text_norm"] = [t.norm.text for t in tagged]
+    reviews["sentiment"] = pd.Series(list(labels), index=records.index, dtype=object)
+    reviews["sentiment_score"] = scores
+    reviews["tenure"] = [_tenure(t.mentions) for t in tagged]
+    reviews["is_complaint_log"] = [t.is_log for t in tagged]
+    reviews["n_mentions"] = [sum(resources.lexicon.categories[m.category].kind == "pain" for m in t.mentions)
+                             for t in tagged]
+    reviews["n_pain_points"] = [sum(m.polarity == "neg" and resources.lexicon.categories[m.category].kind == "pain"
+                                    for m in t.mentions) for t in tagged]
+    ordered = [c for c in REVIEW_COLUMNS if c in reviews.columns]
+    reviews = reviews[ordered + [c for c in reviews.columns if c not in ordered]]
+    return reviews.reset_index(drop=True), mentions
+
+
+def _mention_frame(ids: list[str], texts: list[str], tagged: list[TaggedText], lexicon: Lexicon) -> pd.DataFrame:
+    rows = []
+    for review_id, text, t in zip(ids, texts, tagged):
+        for m in t.mentions:
+            start, end = t.norm.to_original(m.start, m.end)
+            rows.append((review_id, m.category, m.stage, m.polarity, start, end, text[start:end], m.rule,
+                         round(m.confidence, 3)))
+    frame = pd.DataFrame(rows, columns=MENTION_COLUMNS)
+    frame = frame.astype({"start": "int64", "end": "int64", "confidence": "float64"})
+    for col in ("review_id", "category", "stage", "polarity", "evidence", "rule"):
+        frame[col] = frame[col].astype(object)
+    return frame
+
+
+def _tenure(mentions: list[Mention]) -> str:
+    found = {TENURE_CATEGORIES[m.category] for m in mentions if m.category in TENURE_CATEGORIES}
+    if "returning" in found:
+        return "returning"  # 第一次办卡后又来 … the returning cue is the stronger statement
+    return "first" if "first" in found else ""
