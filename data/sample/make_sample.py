@@ -9,12 +9,17 @@ HTML residue. Output is byte-for-byte deterministic, so rerunning it leaves git 
 from __future__ import annotations
 
 import io
+import os
 import zipfile
 from datetime import datetime
 from pathlib import Path
 
-from openpyxl import Workbook
-from openpyxl.writer.excel import ExcelWriter
+# openpyxl serialises through lxml when it is installed and through the standard library
+# otherwise, and the two write different bytes; always use the standard library.
+os.environ["OPENPYXL_LXML"] = "False"
+
+from openpyxl import Workbook  # noqa: E402  (after the switch above)
+from openpyxl.writer.excel import ExcelWriter  # noqa: E402
 
 HERE = Path(__file__).resolve().parent
 XLSX = HERE / "hotel_reviews.xlsx"
