@@ -30,6 +30,9 @@ MODIFIER_CHARS = frozenset("很太不没好超真挺蛮巨特非常比较较更�
 PARTICLE_CHARS = frozenset("了的啊呀吧啦嘛哦呢哈滴喔噢咯么死点些多")
 CLAUSE_PUNCT = frozenset(",.!?;:，。！？；：~～…\n\r\t ()（）【】[]「」『』\"“”")
 NEGATION_WINDOW = 6
+# An opinion belongs to an aspect only when close: 服务态度很好 yes, a 好 twenty characters on no.
+ASPECT_REACH = 8
+OPINION_BEFORE_REACH = 2
 WISH_FLIP = {"pos": "neg"}
 
 
@@ -157,19 +160,21 @@ class Detector:
         if rule.role == "opinion" or not self._context_ok(rule, text, clauses, c):
             return None
         clause_start, clause_end = clauses[c]
+        floor = _previous_end(rule_matches, opinions, m.start, clause_start)
         if rule.role == "signal":
-            polarity, start = self._polarity(rule.polarity, rule.negated, text, clause_start, m.start)
+            polarity, start = self._polarity(rule.polarity, rule.negated, text, floor, m.start)
             start, end = _extend_left(text, clause_start, min(start, m.word_start)), m.end
         else:
             opinion = self._opinion_for(rule, m, opinions, rule_matches)
             if opinion is None:
                 if not rule.polarity:
                     return None
-                polarity, start, end = rule.polarity, m.start, m.end
+                polarity, start = self._polarity(rule.polarity, rule.negated, text, floor, m.start)
+                end = m.end
             else:
                 op_match, op_pol, op_neg = opinion
-                polarity, neg_start = self._polarity(op_pol, op_neg, text, clause_start, op_match.start,
-                                                     floor=m.end if op_match.start >= m.end else clause_start)
+                op_floor = m.end if op_match.start >= m.end else _previous_end(rule_matches, opinions, op_match.start, clause_start)
+                polarity, neg_start = self._polarity(op_pol, op_neg, text, op_floor, op_match.start)
                 start = _extend_left(text, clause_start, min(m.word_start, neg_start, op_match.word_start))
                 end = max(m.end, op_match.end)
         if polarity == "none":
@@ -192,18 +197,18 @@ class Detector:
             if not any(c[0].start <= m.start and m.end <= c[0].end for c in candidates):
                 pol = self.lexicon.opinions[m.term]
                 candidates.append((m, pol, {"neg": "pos", "pos": "neg"}.get(pol, pol)))
-        after = [c for c in candidates if c[0].start >= aspect.end]
-        before = [c for c in candidates if c[0].end <= aspect.start]
+        after = [c for c in candidates if aspect.end <= c[0].start <= aspect.end + ASPECT_REACH]
+        before = [c for c in candidates if aspect.start - OPINION_BEFORE_REACH <= c[0].end <= aspect.start]
         if after:
             return min(after, key=lambda c: c[0].start)
         if before:
             return max(before, key=lambda c: c[0].end)
         return None
 
-    def _polarity(self, polarity: str, negated: str, text: str, clause_start: int, at: int,
-                  floor: int | None = None) -> tuple[str, int]:
-        """Polarity after counting negators just before `at`; and where the evidence starts."""
-        lo = max(clause_start if floor is None else floor, at - NEGATION_WINDOW)
+    def _polarity(self, polarity: str, negated: str, text: str, floor: int, at: int) -> tuple[str, int]:
+        """Polarity after counting negators in [floor, at) (at most a few characters back);
+        and where the evidence starts."""
+        lo = max(floor, at - NEGATION_WINDOW)
         window = text[lo:at]
         count, first = 0, at
         i = 0
@@ -255,6 +260,7 @@ class Detector:
                 clause_start, clause_end = clauses[c]
                 e = min(e, clause_end)
                 polarity, start = self._polarity(rule.polarity, rule.negated, text, clause_start, s)
+                start = _extend_left(text, clause_start, start)
                 markers = self._markers_before(text, clause_start, s) | self._markers_after(text, e, clause_end)
                 if polarity == "none" or "hearsay" in markers:
                     continue
@@ -300,6 +306,12 @@ def _fits_words(text: str, s: int, e: int, starts: list[int], token_of: list[int
     head = text[starts[first]:s]
     tail = text[e:starts[last + 1]]
     return all(ch in MODIFIER_CHARS for ch in head) and all(ch in PARTICLE_CHARS for ch in tail)
+
+
+def _previous_end(rule_matches: list[_Match], opinions: list[_Match], at: int, clause_start: int) -> int:
+    """End of the last matched term before `at` in the clause: negation does not reach past it."""
+    ends = [m.end for m in rule_matches if m.end <= at] + [m.end for m in opinions if m.end <= at]
+    return max([clause_start, *ends])
 
 
 def _extend_left(text: str, floor: int, start: int, limit: int = 3) -> int:
