@@ -104,9 +104,9 @@ def loaded(run_dir):
 
 def test_detect_columns_english_and_chinese():
     assert D.detect_columns(["review_id", "text", "门店", "评论时间", "评分", "渠道"]) == {
-        "store": "门店", "date": "评论时间", "rating": "评分", "channel": "渠道"}
-    assert D.detect_columns(["Store", "created_at", "stars", "platform"]) == {
-        "store": "Store", "date": "created_at", "rating": "stars", "channel": "platform"}
+        "store": ["门店"], "date": ["评论时间"], "rating": ["评分"], "channel": ["渠道"]}
+    assert D.detect_columns(["Store", "created_at", "stars", "platform", "门店"]) == {
+        "store": ["Store", "门店"], "date": ["created_at"], "rating": ["stars"], "channel": ["platform"]}
     assert D.detect_columns(["review_id", "text"]) == {}
 
 
@@ -414,7 +414,7 @@ def test_warehouse_source_matches_run_dir(run_dir, tmp_path):
     con.execute("CREATE TABLE runs AS SELECT 'wh-1' AS run_id, '2024-07-01' AS finished_at")
     con.close()
     from_wh, from_dir = load(path, store="南山店"), load(run_dir, store="南山店")
-    assert from_wh.columns == {"store": "门店", "date": "评论时间", "rating": "评分", "channel": "渠道"}
+    assert from_wh.columns == {"store": ["门店"], "date": ["评论时间"], "rating": ["评分"], "channel": ["渠道"]}
     assert from_wh.run["run_id"] == "wh-1"
     a, b = D.build_tables(from_wh), D.build_tables(from_dir)
     pd.testing.assert_frame_equal(a["pain"], b["pain"])
@@ -470,3 +470,29 @@ def test_report_in_headless_chromium(run_dir, tmp_path):
     blue = (np.abs(img - [0x3B, 0x6E, 0xA8]).sum(axis=2) < 30).sum()    # pain-rate bars
     green = (np.abs(img - [0x3C, 0x9D, 0x5D]).sum(axis=2) < 30).sum()   # positive bars
     assert red > 2000 and blue > 2000 and green > 500, (red, blue, green)
+
+
+def test_run_over_files_with_different_column_names(tmp_path):
+    """One file says store/created_at/rating (1-10), another 门店/评论时间/评分 (1-5): both count."""
+    reviews = pd.DataFrame({
+        "review_id": ["a1", "a2", "b1", "b2"],
+        "text": ["早餐很丰富", "房间太小还很吵", "洗牙很轻柔", "等了四十分钟"],
+        "sentiment": ["pos", "neg", "pos", "neg"], "sentiment_score": [0.9, 0.1, 0.8, 0.2],
+        "source_file": ["hotel.csv", "hotel.csv", "dental.csv", "dental.csv"], "source_row": [1, 2, 1, 2],
+        "store": ["西湖店", "西湖店", None, None], "created_at": ["2026-01-03", "2026/01/09 10:00", None, None],
+        "rating": [9.0, 6.0, None, None],
+        "门店": [None, None, "徐汇店", "徐汇店"], "评论时间": [None, None, "2026-01-05 09:30", "2026-01-20"],
+        "评分": [None, None, 5.0, 4.0],
+    })
+    folder = tmp_path / "mixed"
+    folder.mkdir()
+    reviews.to_parquet(folder / "reviews.parquet")
+    pd.DataFrame(columns=list(D.MENTION_COLUMNS)).to_parquet(folder / "mentions.parquet")
+    d = load(folder)
+    assert list(d.reviews["store"]) == ["西湖店", "西湖店", "徐汇店", "徐汇店"]
+    assert d.reviews["date"].notna().all()
+    r = D.rating_vs_sentiment(d.reviews)
+    assert r["scales"] == {"dental.csv": 5, "hotel.csv": 10} and r["scale"] == "mixed"
+    # hotel 9 promoter, 6 detractor; dental 5 promoter, 4 passive -> (2 - 1) / 4
+    assert r["nps"] == pytest.approx(25.0)
+    assert "混合分制" in render_html(d, D.build_tables(d))

@@ -36,6 +36,7 @@ COLUMN_ALIASES = {
     "rating": ("rating", "stars", "star", "score", "评分", "星级", "打分"),
     "channel": ("channel", "platform", "source", "渠道", "平台", "来源"),
 }
+SKIP_REVIEW_COLUMNS = ("text_norm", "n_mentions", "n_pain_points", "content_hash")
 REVIEW_CORE = ("review_id", "text", "sentiment", "sentiment_score", "source_file", "source_row",
                "tenure", "is_complaint_log")
 MENTION_COLUMNS = ("review_id", "category", "stage", "polarity", "start", "end", "evidence", "rule", "confidence")
@@ -55,27 +56,30 @@ class ReportData:
     quarantine: pd.DataFrame
     run: dict = field(default_factory=dict)
     source: str = ""
-    columns: dict = field(default_factory=dict)  # canonical name -> input column name
+    columns: dict = field(default_factory=dict)  # canonical name -> input column names, in priority order
     filters: dict = field(default_factory=dict)
     notes: list = field(default_factory=list)
 
 
-def detect_columns(columns) -> dict[str, str]:
-    """Map canonical names (store, date, rating, channel) to the first matching input column.
+def detect_columns(columns) -> dict[str, list[str]]:
+    """Map canonical names (store, date, rating, channel) to every matching input column.
 
-    Matching ignores case and surrounding spaces; a column is used for one role at most.
+    Matching ignores case and surrounding spaces; a column serves one role at most. A run
+    over several files can hold both `store` and `门店`: the report coalesces them in order.
     """
-    folded = {str(c).strip().lower(): c for c in columns}
-    found: dict[str, str] = {}
+    found: dict[str, list[str]] = {}
     used: set = set()
     for role, aliases in COLUMN_ALIASES.items():
         for alias in aliases:
-            col = folded.get(alias.lower())
-            if col is not None and col not in used and col not in REVIEW_CORE:
-                found[role] = col
-                used.add(col)
-                break
+            for col in columns:
+                if str(col).strip().lower() == alias.lower() and col not in used and col not in REVIEW_CORE:
+                    found.setdefault(role, []).append(col)
+                    used.add(col)
     return found
+
+
+def _flat(columns: dict[str, list[str]]) -> list[str]:
+    return [c for cols in columns.values() for c in cols]
 
 
 # ---------------------------------------------------------------- loading
@@ -107,8 +111,8 @@ def _load_run_dir(path: Path) -> ReportData:
         raise ReportInputError(f"{path} has no reviews.parquet: not a cxtext run directory")
     names = _parquet_columns(reviews_path)
     columns = detect_columns(names)
-    wanted = [c for c in REVIEW_CORE if c in names] + list(columns.values())
-    reviews = pd.read_parquet(reviews_path, columns=wanted)
+    # Everything but the tagger's own copies (text_norm is as long as text and not shown).
+    reviews = pd.read_parquet(reviews_path, columns=[c for c in names if c not in SKIP_REVIEW_COLUMNS])
     mentions = _read_optional(path / "mentions.parquet", MENTION_COLUMNS)
     quarantine = _read_optional(path / "quarantine.parquet", QUARANTINE_COLUMNS)
     run = {}
@@ -138,14 +142,14 @@ def _load_warehouse(path: Path) -> ReportData:
         names = [r[0] for r in con.execute("DESCRIBE reviews").fetchall()]
         core = [c for c in REVIEW_CORE if c in names]
         columns = detect_columns(names)
-        select, params = _select_list(core + list(columns.values())), []
+        select, params = _select_list(core + _flat(columns)), []
         if "extra" in names:  # passthrough columns are stored as JSON in `extra`
-            keys = _extra_keys(con)
-            extra_cols = {k: v for k, v in detect_columns(keys).items() if k not in columns}
-            for col in extra_cols.values():
-                select += f", json_extract_string(extra, ?) AS {_select_list([col])}"
-                params.append('$."' + col.replace('"', '\\"') + '"')
-            columns.update(extra_cols)
+            keys = [k for k in _extra_keys(con) if k not in names]
+            for role, cols in detect_columns(keys).items():
+                for col in cols:
+                    select += f", json_extract_string(extra, ?) AS {_select_list([col])}"
+                    params.append('$."' + col.replace('"', '\\"') + '"')
+                columns.setdefault(role, []).extend(cols)
         reviews = con.execute(f"SELECT {select} FROM reviews", params).df()
         mentions = _warehouse_table(con, tables, "mentions", MENTION_COLUMNS)
         quarantine = _warehouse_table(con, tables, "quarantine", QUARANTINE_COLUMNS)
@@ -206,7 +210,7 @@ def _canonical(reviews, mentions, quarantine, run, source, columns) -> ReportDat
     for col in ("review_id", "text"):
         if col not in reviews.columns:
             raise ReportInputError(f"{source}: reviews lack required column '{col}' (have {list(reviews.columns)})")
-    reviews = reviews.rename(columns={v: k for k, v in columns.items()})
+    reviews = _coalesce_roles(reviews, columns)
     reviews["review_id"] = reviews["review_id"].astype("string")
     if "sentiment" not in reviews.columns:
         reviews["sentiment"] = ""
@@ -227,10 +231,28 @@ def _canonical(reviews, mentions, quarantine, run, source, columns) -> ReportDat
             reviews["date"] = reviews["date"].dt.tz_localize(None)
         bad = int(reviews["date"].isna().sum() - raw.isna().sum())
         if bad:
-            notes.append(f"{bad} 条评论的日期（列 {columns['date']}）无法解析，未计入趋势")
+            notes.append(f"{bad} 条评论的日期（列 {'/'.join(columns['date'])}）无法解析，未计入趋势")
     if "rating" in reviews.columns:
         reviews["rating"] = parse_rating(reviews["rating"])
     return ReportData(reviews, mentions, quarantine, run, source, columns, {}, notes)
+
+
+def _coalesce_roles(reviews: pd.DataFrame, columns: dict[str, list[str]]) -> pd.DataFrame:
+    """One canonical column per role: the first non-empty value among its input columns."""
+    out = reviews.drop(columns=_flat(columns))
+    for role, cols in columns.items():
+        values = reviews[cols[0]]
+        for col in cols[1:]:
+            values = _blank_to_na(values).combine_first(reviews[col]) if values.dtype == reviews[col].dtype \
+                else _blank_to_na(values.astype("string")).combine_first(reviews[col].astype("string"))
+        out[role] = values
+    return out
+
+
+def _blank_to_na(values: pd.Series) -> pd.Series:
+    if pd.api.types.is_string_dtype(values.dtype) or values.dtype == object:
+        return values.mask(values.astype("string").str.strip() == "")
+    return values
 
 
 def tenure_from_mentions(review_ids: pd.Series, mentions: pd.DataFrame) -> pd.Series:
@@ -373,7 +395,7 @@ def breakdown(reviews: pd.DataFrame, mentions: pd.DataFrame, by: str, limit: int
     frame = pd.DataFrame({"group": key, "pain": review_pain_flags(reviews, mentions),
                           "neg": reviews["sentiment"] == "neg", "review_id": reviews["review_id"]})
     if "rating" in reviews.columns:
-        frame["nps_class"] = nps_classes(reviews["rating"])
+        frame["nps_class"] = rating_classes(reviews)[0]
     g = frame.groupby("group")
     out = pd.DataFrame({"reviews": g.size(), "with_pain": g["pain"].sum(), "neg": g["neg"].sum()})
     out["pain_rate"] = out["with_pain"] / out["reviews"]
@@ -459,8 +481,9 @@ def rule_coverage(reviews: pd.DataFrame, mentions: pd.DataFrame) -> pd.DataFrame
     out = counts.assign(mentions=counts.sum(axis=1), reviews=g["review_id"].nunique(),
                         category=g["category"].agg(lambda s: s.mode().iat[0]))
     out["coverage"] = out["reviews"] / max(len(reviews), 1)
-    pol = m.groupby(["review_id", "category"])["polarity"].agg(lambda s: {"neg", "pos"} <= set(s))
-    clash = pol[pol].reset_index()[["review_id", "category"]]
+    flags = m.assign(neg=m["polarity"] == "neg", pos=m["polarity"] == "pos")
+    flags = flags.groupby(["review_id", "category"])[["neg", "pos"]].any()
+    clash = flags[flags["neg"] & flags["pos"]].reset_index()[["review_id", "category"]]
     hits = m.merge(clash, on=["review_id", "category"]).drop_duplicates(["rule", "review_id"])
     out["conflicts"] = hits.groupby("rule").size().reindex(out.index, fill_value=0).astype(int)
     out = out.rename_axis("rule").reset_index().sort_values(["mentions", "rule"], ascending=[False, True])
@@ -569,6 +592,24 @@ def nps_classes(ratings: pd.Series, scale: int | None = None) -> pd.Series:
     return pd.Series(out, index=ratings.index, dtype="object")
 
 
+def rating_classes(reviews: pd.DataFrame) -> tuple[pd.Series, dict]:
+    """NPS classes of every review, the scale detected per source file (a run can mix a 5-star
+    file with a 10-point one); returns (classes, {source_file: scale})."""
+    if "rating" not in reviews.columns:
+        return pd.Series("", index=reviews.index, dtype="object"), {}
+    if "source_file" not in reviews.columns:
+        scale = rating_scale(reviews["rating"])
+        return nps_classes(reviews["rating"], scale), ({"": scale} if scale else {})
+    classes = pd.Series("", index=reviews.index, dtype="object")
+    scales = {}
+    for source, ratings in reviews["rating"].groupby(reviews["source_file"].astype("string").fillna(""), sort=True):
+        scale = rating_scale(ratings)
+        if scale is not None:
+            scales[str(source)] = scale
+            classes.loc[ratings.index] = nps_classes(ratings, scale)
+    return classes, scales
+
+
 def nps_index(classes: pd.Series) -> float:
     """% promoters - % detractors among classified ratings, in [-100, 100]; NaN when none."""
     c = classes[classes.isin(["promoter", "passive", "detractor"])]
@@ -583,12 +624,10 @@ def rating_vs_sentiment(reviews: pd.DataFrame, limit: int = 50) -> dict:
     Returns {'scale', 'nps', 'rated', 'crosstab' (class x sentiment counts), 'disagree_counts',
     'disagreements' (up to `limit` reviews: promoter with negative text, detractor with positive)}.
     """
-    if "rating" not in reviews.columns:
+    classes, scales = rating_classes(reviews)
+    if not scales:
         return {}
-    scale = rating_scale(reviews["rating"])
-    if scale is None:
-        return {}
-    classes = nps_classes(reviews["rating"], scale)
+    scale = next(iter(scales.values())) if len(set(scales.values())) == 1 else "mixed"
     rated = classes != ""
     frame = pd.DataFrame({"class": classes, "sentiment": reviews["sentiment"].astype("string").fillna("")})[rated]
     cross = pd.crosstab(frame["class"], frame["sentiment"]).reindex(
@@ -597,7 +636,7 @@ def rating_vs_sentiment(reviews: pd.DataFrame, limit: int = 50) -> dict:
                ((classes == "detractor") & (reviews["sentiment"] == "pos"))
     cols = ["review_id", "rating", "class", "sentiment", "sentiment_score", "text"]
     sample = reviews.assign(**{"class": classes})[disagree.fillna(False)]
-    return {"scale": scale, "nps": nps_index(classes), "rated": int(rated.sum()), "crosstab": cross,
+    return {"scale": scale, "scales": scales, "nps": nps_index(classes), "rated": int(rated.sum()), "crosstab": cross,
             "disagree_counts": {"promoter_neg": int(cross.loc["promoter", "neg"]),
                                 "detractor_pos": int(cross.loc["detractor", "pos"])},
             "disagreements": sample[cols].head(limit).reset_index(drop=True)}

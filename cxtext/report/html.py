@@ -129,9 +129,9 @@ def _overview(data: ReportData, t: dict) -> str:
     if not top.empty:
         items = "，".join(f"{esc(cat_name(r.category))} {r.reviews_with_pain:,} 条（{pct(r.pain_rate)}）" for r in top.itertuples())
         html += f"<p>最常见的痛点：{items}。</p>"
-    detected = {k: v for k, v in data.columns.items()}
-    if detected:
-        html += '<p class="note">识别到的列：' + "，".join(f"{esc(k)} ← {esc(v)}" for k, v in detected.items()) + "</p>"
+    if data.columns:
+        html += '<p class="note">识别到的列：' + "，".join(
+            f"{esc(k)} ← {esc(' / '.join(map(str, v)))}" for k, v in data.columns.items()) + "</p>"
     html += "".join(f'<p class="note">{esc(n)}</p>' for n in data.notes)
     html += "<h3>隔离原因</h3>" + table(t["quarantine_reasons"], {"reason_code": "原因代码", "rows": "行数"})
     return html
@@ -226,11 +226,12 @@ def _rating(t: dict) -> str:
     r = t["rating"]
     if not r:
         return '<p class="muted">没有评分列（rating/stars/评分/星级），或评分不在 1–5 / 0–10 范围内。</p>'
-    rule = ("5 星 = 推荐者，4 星 = 中立，1–3 星 = 贬损者" if r["scale"] == 5
-            else "9–10 = 推荐者，7–8 = 中立，0–6 = 贬损者")
+    rule = {5: "5 星 = 推荐者，4 星 = 中立，1–3 星 = 贬损者", 10: "9–10 = 推荐者，7–8 = 中立，0–6 = 贬损者"}.get(
+        r["scale"], "按文件判断分制：5 分制 5 星 = 推荐者、4 星 = 中立、1–3 星 = 贬损者；10 分制 9–10 / 7–8 / 0–6")
+    scale = f'{r["scale"]} 分制' if r["scale"] in (5, 10) else "混合分制"
     cross = r["crosstab"].rename_axis("class").reset_index()
     dc = r["disagree_counts"]
-    html = (f'<p>NPS 式指数 <b>{r["nps"]:+.1f}</b>（{r["rated"]:,} 条有评分；{r["scale"]} 分制：{rule}；'
+    html = (f'<p>NPS 式指数 <b>{r["nps"]:+.1f}</b>（{r["rated"]:,} 条有评分；{scale}：{rule}；'
             f'指数 = 推荐者% − 贬损者%）。</p>'
             + table(cross, {"class": "评分类别", "pos": "文本正面", "neu": "文本中性", "neg": "文本负面"})
             + f'<p>评分与文本不一致：推荐者但文本负面 <b>{dc["promoter_neg"]:,}</b> 条，贬损者但文本正面 <b>{dc["detractor_pos"]:,}</b> 条。</p>')

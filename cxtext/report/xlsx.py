@@ -110,7 +110,7 @@ def summary_frame(data: ReportData, tables: dict, capped: dict, max_rows: int) -
              ("痛点提及 pain mentions", s["pain_mentions"]), ("含痛点评论占比 reviews with a pain point", s["pain_review_rate"]),
              ("负面评论占比 negative reviews", s["neg_sentiment_rate"]), ("隔离行 quarantined rows", s["quarantined"])]
     items += [(f"筛选 filter {k}", v) for k, v in data.filters.items()]
-    items += [(f"列 column {k}", v) for k, v in data.columns.items()]
+    items += [(f"列 column {k}", " / ".join(map(str, v))) for k, v in data.columns.items()]
     if tables.get("rating"):
         r = tables["rating"]
         items += [("NPS 指数 (promoters% - detractors%)", round(r["nps"], 1)), ("评分制 rating scale", r["scale"]),
@@ -143,7 +143,8 @@ def _mentions_sheet_frame(data: ReportData, window: int = 20) -> pd.DataFrame:
     m = data.mentions
     texts = data.reviews.drop_duplicates("review_id").set_index("review_id")["text"]
     ctx = [_context(texts.get(rid), s, e, window) for rid, s, e in zip(m["review_id"], m["start"], m["end"])]
-    cols = ["review_id", "category", "stage", "polarity", "evidence", "context", "rule", "confidence", "start", "end"]
+    # start/end stay in mentions.parquet; here the context column shows the evidence in place.
+    cols = ["review_id", "category", "stage", "polarity", "evidence", "context", "rule", "confidence"]
     return m.assign(context=ctx)[cols]
 
 
