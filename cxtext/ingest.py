@@ -1,0 +1,769 @@
+"""Read review files into records plus a quarantine table, in bounded chunks.
+
+Inputs are CSV, TSV, TXT (tab or comma, sniffed), JSONL/NDJSON, JSON arrays, XLSX and Parquet
+files, or folders of them. Each file's encoding is detected (UTF-8, UTF-8 with BOM, UTF-16 with
+BOM, GB18030/GBK, Big5), its text and id columns are found by name (Chinese or English) unless the
+caller names them, and every row becomes either a record or a quarantine row with a reason code
+from `cxtext.codes`. Nothing read from a file is executed or used as a path.
+
+Memory stays bounded: files are read as streams (csv reader over a decoding text stream, JSONL
+line by line, openpyxl read-only rows, Parquet record batches) and `Ingestor.iter_chunks` yields
+an `IngestChunk` every `chunk_rows` rows. Duplicate detection across the run keeps only 8-byte
+hashes. See docs/ingestion.md for the rules and their reasons.
+"""
+from __future__ import annotations
+
+import codecs
+import csv
+import datetime as _dt
+import hashlib
+import json
+import math
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Iterator, Sequence
+
+import numpy as np
+import pandas as pd
+
+from cxtext import codes
+
+__all__ = [
+    "IngestChunk", "Ingestor", "expand_inputs", "plan_inputs", "detect_encoding",
+    "canonical_column", "find_text_column", "find_id_column",
+    "RECORD_COLUMNS", "QUARANTINE_COLUMNS", "FORMATS",
+]
+
+RECORD_COLUMNS = ("review_id", "text", "source_file", "source_row")
+QUARANTINE_COLUMNS = ("source_file", "source_row", "reason_code", "detail", "raw")
+# Columns the tagger adds to records; a passthrough column with one of these names is renamed
+# to "input_<name>" so it can never overwrite an output column.
+RESERVED_COLUMNS = frozenset(RECORD_COLUMNS + (
+    "text_norm", "sentiment", "sentiment_score", "tenure", "is_complaint_log"))
+FORMATS = {
+    ".csv": "csv", ".tsv": "tsv", ".tab": "tsv", ".txt": "txt", ".jsonl": "jsonl",
+    ".ndjson": "jsonl", ".json": "json", ".xlsx": "xlsx", ".xlsm": "xlsx", ".parquet": "parquet",
+}
+RAW_MAX_CHARS = 2000            # quarantine `raw` is truncated so the table stays small
+CSV_FIELD_LIMIT = 64 << 20      # one CSV field larger than this is a MALFORMED_ROW
+JSON_ARRAY_MAX_BYTES = 256 << 20  # a .json array is parsed whole; larger ones must be JSONL
+_SAMPLE_BYTES = 256 << 10       # bytes of non-ASCII content used to choose an encoding
+_HEAD_BYTES = 8192
+
+# --- column names ----------------------------------------------------------------------------
+
+TEXT_COLUMN_NAMES = (
+    "text", "review", "reviewtext", "reviewbody", "content", "comment", "comments", "body",
+    "message", "feedback",
+    "评论", "评论内容", "評論", "評論內容", "内容", "內容", "评价内容", "評價內容", "评价", "評價",
+    "留言", "留言内容", "工单内容", "工單內容", "投诉内容", "投訴內容", "对话", "對話", "对话内容",
+    "對話內容", "文本", "反馈", "反馈内容", "意见", "问题描述", "描述", "备注", "備註",
+)
+ID_COLUMN_NAMES = (
+    "reviewid", "id", "commentid", "评论id", "評論id", "评价id", "評價id", "评论编号", "評論編號",
+    "评价编号", "評價編號", "编号", "編號",
+    "工单号", "工單號", "工单编号", "投诉编号", "订单号", "訂單號", "序号", "序號",
+)
+_CANONICAL = {
+    "store": ("store", "shop", "门店", "門店", "店铺", "店鋪", "门店名称", "店名", "商家"),
+    "rating": ("rating", "score", "stars", "star", "评分", "評分", "星级", "星級", "打分", "评星"),
+    "created_at": ("createdat", "date", "time", "datetime", "timestamp", "时间", "時間", "日期",
+                   "评论时间", "評論時間", "评价时间", "創建時間", "创建时间", "提交时间"),
+    "channel": ("channel", "platform", "source", "渠道", "平台", "来源", "來源"),
+}
+_CANONICAL_LOOKUP = {name: canon for canon, names in _CANONICAL.items() for name in names}
+_NAME_JUNK = re.compile(r"[\s_\-\ufeff\u3000]+")
+
+
+def _fold_name(name: str) -> str:
+    """Column name folded for matching: no spaces, underscores, hyphens or BOM; lower case."""
+    return _NAME_JUNK.sub("", str(name)).lower()
+
+
+def _find_column(columns: Sequence[str], explicit: str | None, candidates: Sequence[str]) -> int | None:
+    """Index of the column named `explicit` (exact, then folded), else of the first candidate."""
+    folded = [_fold_name(c) for c in columns]
+    if explicit is not None:
+        if explicit in columns:
+            return list(columns).index(explicit)
+        target = _fold_name(explicit)
+        return folded.index(target) if target in folded else None
+    for cand in candidates:
+        if cand in folded:
+            return folded.index(cand)
+    return None
+
+
+def find_text_column(columns: Sequence[str], text_col: str | None = None) -> str | None:
+    """The name of the text column among `columns` (by `text_col`, else by known names), or None."""
+    i = _find_column(columns, text_col, TEXT_COLUMN_NAMES)
+    return None if i is None else columns[i]
+
+
+def find_id_column(columns: Sequence[str], id_col: str | None = None) -> str | None:
+    """The name of the id column among `columns` (by `id_col`, else by known names), or None."""
+    i = _find_column(columns, id_col, ID_COLUMN_NAMES)
+    return None if i is None else columns[i]
+
+
+def canonical_column(name: str) -> str | None:
+    """Canonical name of a well-known passthrough column: 门店→store, 评分/星级→rating,
+    时间/日期/评论时间→created_at, 渠道/平台→channel; None when the name is not known."""
+    return _CANONICAL_LOOKUP.get(_fold_name(name))
+
+
+# --- inputs ----------------------------------------------------------------------------------
+
+def _hidden(path: Path, root: Path) -> bool:
+    return any(part.startswith(".") for part in path.relative_to(root).parts)
+
+
+def plan_inputs(inputs: Sequence[str | Path]) -> list[tuple[Path, str | None]]:
+    """Every file to read, in a deterministic order, paired with None or a reason it is skipped.
+
+    Files named explicitly are always read (an unknown extension becomes an UNSUPPORTED_FORMAT
+    quarantine row). Folders are walked recursively in sorted order; hidden files and folders
+    are left out, and files with an unknown extension are listed as skipped (they appear in
+    `Ingestor.files` with rows_read 0, never in the row counts). Raises FileNotFoundError naming
+    the first input path that does not exist.
+    """
+    if isinstance(inputs, (str, Path)):
+        inputs = [inputs]
+    planned: list[tuple[Path, str | None]] = []
+    for item in inputs:
+        path = Path(item)
+        if path.is_dir():
+            for sub in sorted(p for p in path.rglob("*") if p.is_file() and not _hidden(p, path)):
+                known = sub.suffix.lower() in FORMATS
+                planned.append((sub, None if known else f"skipped inside folder {path}: unknown extension {sub.suffix!r}"))
+        elif path.exists():
+            planned.append((path, None))
+        else:
+            raise FileNotFoundError(f"input not found: {item}")
+    return planned
+
+
+def expand_inputs(inputs: Sequence[str | Path]) -> list[Path]:
+    """Files and folders expanded to the files that will be read (recursive, sorted, no hidden
+    files, folders' unknown extensions left out); raises FileNotFoundError for a missing input."""
+    return [path for path, skip in plan_inputs(inputs) if skip is None]
+
+
+# --- bytes: scanning, binary sniffing, encoding ---------------------------------------------
+
+_SURROGATE = re.compile("[\udc80-\udcff]")
+_NON_ASCII = re.compile(rb"[\x80-\xff]")
+# Frequent characters in reviews, simplified and traditional. A correct decoding of Chinese text
+# hits many of them; GBK read as Big5 (or the reverse) yields mostly rare characters.
+_COMMON_CHARS = (
+    "的一是不了在人有我他这个们中来上大为和国地到以说时要就出会可也你对生能而子那得于着下自之年"
+    "过发后作里用道行所然家种事成方多经么去法学如都同现当没动面起看定天分还进好小部其些主样理心"
+    "本前开但因只从想实日点都很太再也就还挺非常特别真吃菜味服务态度环境干净卫生价格贵便宜排队等"
+    "预约订房间酒店店员老板客人快慢满意失望推荐下次一般不错喜欢东西质量包装送餐外卖退款投诉问题"
+    "這個們來為國說時會對過發後裡麼於著學與還進動現當沒種經從實問題點很貴價格環境乾淨衛生預約訂"
+    "間員闆滿意推薦喜歡東質裝餐賣退訴態務"
+)
+_COMMON_RE = re.compile("[" + re.escape("".join(sorted(set(_COMMON_CHARS)))) + "]")
+_CANDIDATE_ENCODINGS = ("utf-8", "gb18030", "big5")
+_MAGIC = (
+    (b"\x89PNG", "a PNG image"), (b"GIF8", "a GIF image"), (b"\xff\xd8\xff", "a JPEG image"),
+    (b"%PDF", "a PDF document"), (b"PK\x03\x04", "a ZIP archive (an .xlsx or .zip renamed?)"),
+    (b"\x1f\x8b", "a gzip archive"), (b"\xd0\xcf\x11\xe0", "an OLE file (an old .xls?)"),
+    (b"PAR1", "a Parquet file"), (b"\x7fELF", "an executable"), (b"SQLite format 3", "an SQLite database"),
+)
+_BOMS = (codecs.BOM_UTF8, codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)
+
+
+@dataclass
+class _Scan:
+    size: int
+    sha256: str
+    head: bytes
+    sample: bytes  # up to _SAMPLE_BYTES starting at the first line holding a non-ASCII byte
+
+
+def _scan_file(path: Path) -> _Scan:
+    """Hash the whole file and keep its head and an encoding sample (one sequential read)."""
+    digest, size, head, sample = hashlib.sha256(), 0, b"", bytearray()
+    found = False
+    with open(path, "rb") as fh:
+        while block := fh.read(1 << 20):
+            digest.update(block)
+            if size == 0:
+                head = block[:_HEAD_BYTES]
+            size += len(block)
+            if found and len(sample) < _SAMPLE_BYTES:
+                sample += block[: _SAMPLE_BYTES - len(sample)]
+            elif not found and not block.isascii():
+                first = _NON_ASCII.search(block).start()
+                start = block.rfind(b"\n", 0, first) + 1
+                sample += block[start : start + _SAMPLE_BYTES]
+                found = True
+    return _Scan(size, digest.hexdigest(), head, bytes(sample))
+
+
+def _binary_reason(head: bytes) -> str | None:
+    """Why these first bytes are not a text file, or None when they look like text."""
+    if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        return None
+    for magic, what in _MAGIC:
+        if head.startswith(magic):
+            return f"starts like {what}"
+    nul = head.find(b"\x00")
+    if nul >= 0:
+        return f"NUL byte at offset {nul}"
+    controls = sum(1 for b in head if b < 9 or 13 < b < 32)
+    if head and controls > len(head) // 10:
+        return f"{controls} control bytes in the first {len(head)} bytes"
+    return None
+
+
+def _is_blank(head: bytes, size: int) -> bool:
+    return size <= len(head) and not head.strip(b" \t\r\n\x00\xef\xbb\xbf\xff\xfe")
+
+
+def _decode_quality(sample: bytes, encoding: str) -> tuple[int, int]:
+    """(undecodable bytes, hits on common characters) for `sample` read as `encoding`."""
+    text = codecs.getincrementaldecoder(encoding)("surrogateescape").decode(sample, final=False)
+    return len(_SURROGATE.findall(text)), len(_COMMON_RE.findall(text))
+
+
+def detect_encoding(head: bytes, sample: bytes) -> str:
+    """The Python codec to read a text file with, from its first bytes and a non-ASCII sample.
+
+    A BOM decides (utf-8-sig, utf-16). Otherwise a strictly valid UTF-8 sample is UTF-8;
+    else UTF-8, GB18030 (a superset of GBK) and Big5 are scored by common Chinese characters
+    minus three per undecodable byte, ties going to that order. When every candidate leaves
+    more than 2% of the sample undecodable, charset-normalizer's guess is tried as well.
+    """
+    if head.startswith(codecs.BOM_UTF8):
+        return "utf-8-sig"
+    if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        return "utf-16"
+    if not sample:
+        return "utf-8"
+    scored = {enc: _decode_quality(sample, enc) for enc in _CANDIDATE_ENCODINGS}
+    if scored["utf-8"][0] == 0:
+        return "utf-8"
+    if min(err for err, _ in scored.values()) > len(sample) // 50:
+        guess = _charset_normalizer_guess(sample)
+        if guess and guess not in scored:
+            scored[guess] = _decode_quality(sample, guess)
+    order = list(scored)
+    return max(order, key=lambda enc: (scored[enc][1] - 3 * scored[enc][0], -order.index(enc)))
+
+
+def _charset_normalizer_guess(sample: bytes) -> str | None:
+    from charset_normalizer import from_bytes
+
+    best = from_bytes(sample).best()
+    if best is None:
+        return None
+    try:
+        return codecs.lookup(best.encoding).name
+    except LookupError:
+        return None
+
+
+# --- values ----------------------------------------------------------------------------------
+
+def _cell(value: Any) -> str:
+    """One input value as the string kept in records (None and NaN become "")."""
+    if value is None:
+        return ""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float):
+        if math.isnan(value):
+            return ""
+        return str(int(value)) if value.is_integer() and abs(value) < 1e15 else repr(value)
+    if isinstance(value, (_dt.datetime, _dt.date, _dt.time)):
+        return value.isoformat()
+    if isinstance(value, (dict, list)):
+        return json.dumps(value, ensure_ascii=False, default=str)
+    if isinstance(value, bytes):
+        return value.decode("utf-8", "surrogateescape")
+    return str(value)
+
+
+def _printable(text: str) -> str:
+    """`text` with undecodable bytes (lone surrogates) shown as \\xNN, so it can be stored."""
+    if not _SURROGATE.search(text):
+        return text
+    return _SURROGATE.sub(lambda m: f"\\x{ord(m.group()) - 0xDC00:02x}", text)
+
+
+def _clip(text: str) -> str:
+    text = _printable(text)
+    return text if len(text) <= RAW_MAX_CHARS else text[:RAW_MAX_CHARS] + f"…[{len(text)} chars]"
+
+
+_BLANK = " \t\r\n\f\v\u3000\u00a0\u200b\u200c\u200d\u2060\ufeff"
+
+
+# --- readers ---------------------------------------------------------------------------------
+# A reader yields rows as plain tuples (cheap: this runs once per input row):
+#     (source_row, columns, values, raw, problem)
+# columns: tuple of names (shared by all rows of a table); values: list of str, one per column;
+# raw: the text read, or None to join the values; problem: (reason code, detail) or None.
+# A reader may raise: the file then gets an UNREADABLE_FILE row after the rows it gave.
+
+def _header(cells: Sequence[str]) -> tuple[str, ...]:
+    """Column names from a header row: stripped, blanks named column_<n>, repeats suffixed .1, .2."""
+    names: list[str] = []
+    for i, cell in enumerate(cells, 1):
+        name = _printable(cell).strip().lstrip("\ufeff") or f"column_{i}"
+        base, k = name, 0
+        while name in names:
+            k += 1
+            name = f"{base}.{k}"
+        names.append(name)
+    return tuple(names)
+
+
+def _fit_width(n: int, header: tuple[str, ...], cells: list[str]) -> tuple:
+    """A data row fitted to the header: short rows padded, surplus empty cells dropped."""
+    if len(cells) < len(header):
+        return (n, header, cells + [""] * (len(header) - len(cells)), None, None)
+    if any(c.strip() for c in cells[len(header):]):
+        return (n, header, cells, None,
+                (codes.MALFORMED_ROW, f"row {n} has {len(cells)} fields, the header has {len(header)}"))
+    return (n, header, cells[: len(header)], None, None)
+
+
+def _table_rows(rows: Iterator[list[str]]) -> Iterator[tuple]:
+    """Header then data rows of a table. Rows whose cells are all blank are not records, but
+    they keep their row number so numbers match what a spreadsheet shows."""
+    header: tuple[str, ...] | None = None
+    width, n = -1, 0
+    for cells in rows:
+        if len(cells) == width and any(map(str.strip, cells)) and type(cells) is list:
+            n += 1
+            yield (n, header, cells, None, None)
+        elif isinstance(cells, _CsvError):
+            n += 1
+            yield (n, header, None, cells.message, (codes.MALFORMED_ROW, cells.message))
+        elif not any(map(str.strip, cells)):
+            n += header is not None
+        elif header is None:
+            header = _header(cells)
+            width = len(header)
+        else:
+            n += 1
+            yield _fit_width(n, header, cells)
+
+
+class _CsvError(list):
+    """A csv parse failure travelling through the row stream (a list, so it is never blank)."""
+
+    def __init__(self, message: str):
+        super().__init__([message])
+        self.message = message
+
+
+def _csv_cells(path: Path, encoding: str, delimiter: str) -> Iterator[list[str]]:
+    """Records of a delimited file (quoted newlines inside a record); failures as _CsvError."""
+    # The csv module's field limit is process-wide; it is only ever raised, to fit long reviews.
+    csv.field_size_limit(max(csv.field_size_limit(), CSV_FIELD_LIMIT))
+    with open(path, encoding=encoding, errors="surrogateescape", newline="") as fh:
+        reader = csv.reader(fh, delimiter=delimiter)
+        while True:
+            try:
+                yield next(reader)
+            except StopIteration:
+                return
+            except csv.Error as exc:
+                yield _CsvError(f"line {reader.line_num}: {exc}")
+
+
+def _read_delimited(path: Path, encoding: str, delimiter: str) -> Iterator[tuple]:
+    return _table_rows(_csv_cells(path, encoding, delimiter))
+
+
+def _json_row(n: int, obj: Any, raw: str, where: str) -> tuple:
+    if not isinstance(obj, dict):
+        return (n, None, None, raw, (codes.MALFORMED_ROW, f"{where} is a JSON {type(obj).__name__}, not an object"))
+    return (n, tuple(_printable(str(k)) for k in obj), [_cell(v) for v in obj.values()], raw, None)
+
+
+def _read_jsonl(path: Path, encoding: str) -> Iterator[tuple]:
+    """One JSON object a line; blank lines are skipped, line numbers are the row numbers."""
+    with open(path, encoding=encoding, errors="surrogateescape", newline="") as fh:
+        for n, line in enumerate(fh, 1):
+            text = line.strip(_BLANK)
+            if not text:
+                continue
+            try:
+                obj = json.loads(text)
+            except (ValueError, RecursionError) as exc:
+                detail = f"line {n}: invalid JSON ({getattr(exc, 'msg', exc)} at column {getattr(exc, 'colno', '?')})"
+                yield (n, None, None, line.rstrip("\r\n"), (codes.MALFORMED_ROW, detail))
+                continue
+            yield _json_row(n, obj, line.rstrip("\r\n"), f"line {n}")
+
+
+def _read_json(path: Path, encoding: str) -> Iterator[tuple]:
+    """A .json file: an array of objects (parsed whole, so size-capped), or else JSON lines."""
+    with open(path, encoding=encoding, errors="surrogateescape") as fh:
+        first = fh.read(4096).lstrip(_BLANK)[:1]
+    if first != "[":
+        yield from _read_jsonl(path, encoding)
+        return
+    if path.stat().st_size > JSON_ARRAY_MAX_BYTES:
+        raise ValueError(f"a JSON array over {JSON_ARRAY_MAX_BYTES >> 20} MB; write it as JSONL to stream it")
+    items = json.loads(path.read_text(encoding=encoding, errors="surrogateescape"))
+    for n, obj in enumerate(items, 1):
+        yield _json_row(n, obj, json.dumps(obj, ensure_ascii=False, default=str), f"element {n}")
+
+
+def _read_xlsx(path: Path) -> Iterator[tuple]:
+    """The first worksheet of a workbook, read-only; formulas are never evaluated (cached values)."""
+    from openpyxl import load_workbook
+
+    book = load_workbook(path, read_only=True, data_only=True)
+    try:
+        sheet = book.worksheets[0]
+        sheet.reset_dimensions()  # some writers store a wrong sheet size; read every row
+        yield from _table_rows([_cell(v) for v in values] for values in sheet.iter_rows(values_only=True))
+    finally:
+        book.close()
+
+
+def _read_parquet(path: Path, batch_rows: int) -> Iterator[tuple]:
+    """Parquet record batches; every value becomes a string like the other formats'."""
+    import pyarrow.parquet as pq
+
+    pfile = pq.ParquetFile(path)
+    columns = _header(pfile.schema_arrow.names)
+    n = 0
+    for batch in pfile.iter_batches(batch_size=batch_rows):
+        cols = [[_cell(v) for v in batch.column(i).to_pylist()] for i in range(batch.num_columns)]
+        for values in zip(*cols):
+            n += 1
+            yield (n, columns, list(values), None, None)
+
+
+# --- records, quarantine and chunks ----------------------------------------------------------
+
+@dataclass(frozen=True)
+class IngestChunk:
+    """Up to `chunk_rows` rows of one input file: accepted records and quarantined rows.
+
+    records: review_id, text, source_file, source_row (int64) and the file's other columns as
+    strings under their original names. quarantine: source_file, source_row (int64; 0 for a
+    file-level problem), reason_code, detail, raw.
+    """
+
+    records: pd.DataFrame
+    quarantine: pd.DataFrame
+
+
+@dataclass(frozen=True)
+class _Columns:
+    """Where the text, the id and the passthrough values are in rows with these columns."""
+
+    text: int
+    id: int | None
+    passthrough: tuple[tuple[int, str], ...]
+
+
+def _str_series(values: Sequence) -> pd.Series:
+    return pd.Series(values, dtype="str")
+
+
+def _empty_frame(columns: Sequence[str]) -> pd.DataFrame:
+    return pd.DataFrame({c: pd.Series([], dtype=np.int64 if c == "source_row" else "str") for c in columns})
+
+
+def _records_frame(source_file: str, accepted: list[tuple]) -> pd.DataFrame:
+    """Accepted (review_id, text, source_row, values, columns) tuples as the records frame."""
+    if not accepted:
+        return _empty_frame(RECORD_COLUMNS)
+    ids, texts, rows, values, cols = zip(*accepted)
+    data: dict[str, Any] = {
+        "review_id": _str_series(ids), "text": _str_series(texts),
+        "source_file": _str_series([source_file] * len(ids)), "source_row": pd.Series(rows, dtype=np.int64)}
+    if all(c is cols[0] for c in cols):  # one column layout (always so for tables): transpose once
+        by_index = list(zip(*values))
+        for i, name in cols[0].passthrough:
+            data[name] = _str_series(by_index[i])
+    else:  # JSON objects with different keys: missing values are ""
+        extra: dict[str, list[str]] = {}
+        for k, (vals, col) in enumerate(zip(values, cols)):
+            for i, name in col.passthrough:
+                extra.setdefault(name, [""] * len(ids))[k] = vals[i]
+        data.update((name, _str_series(col)) for name, col in extra.items() if name not in data)
+    return pd.DataFrame(data)
+
+
+def _quarantine_frame(source_file: str, rows: list[tuple]) -> pd.DataFrame:
+    """(source_row, reason_code, detail, raw) tuples as the quarantine frame."""
+    if not rows:
+        return _empty_frame(QUARANTINE_COLUMNS)
+    numbers, reasons, details, raws = zip(*rows)
+    return pd.DataFrame({
+        "source_file": _str_series([source_file] * len(rows)), "source_row": pd.Series(numbers, dtype=np.int64),
+        "reason_code": _str_series(reasons), "detail": _str_series(details), "raw": _str_series(raws)})
+
+
+class _Dedup:
+    """Run-wide duplicate detection and id disambiguation, keeping only 64-bit hashes.
+
+    Same review_id and same text: a duplicate. Same review_id, other text: both kept, the
+    later one renamed `<id>~2`, `<id>~3`, … (skipping names already taken). The hash is
+    Python's 64-bit string hash: a run is one process, and two different records collide with
+    a chance of about n²/2⁶⁴ (1e-8 for a million rows).
+    """
+
+    def __init__(self) -> None:
+        self._pairs: set[int] = set()
+        self._ids: set[int] = set()
+        self._variants: dict[int, int] = {}
+
+    def admit(self, review_id: str, text: str) -> str | None:
+        """The id to store the record under, or None when it duplicates an earlier record."""
+        pair = hash((review_id, text))
+        if pair in self._pairs:
+            return None
+        self._pairs.add(pair)
+        key = hash(review_id)
+        if key not in self._ids:
+            self._ids.add(key)
+            return review_id
+        k = self._variants.get(key, 1)
+        candidate = review_id
+        while hash(candidate) in self._ids:
+            k += 1
+            candidate = f"{review_id}~{k}"
+        self._variants[key] = k
+        self._ids.add(hash(candidate))
+        return candidate
+
+
+@dataclass
+class _FileState:
+    """One file in progress: its rows waiting for the next chunk, column layouts, counts."""
+
+    path: Path
+    info: dict
+    separator: str = "\t"
+    accepted: list = field(default_factory=list)     # (review_id, text, source_row, values, _Columns)
+    quarantined: list = field(default_factory=list)  # (source_row, reason_code, detail, raw)
+    layouts: dict = field(default_factory=dict)
+    by_reason: dict = field(default_factory=dict)
+    n_accepted: int = 0
+    n_read: int = 0
+
+    def pending(self) -> int:
+        return len(self.accepted) + len(self.quarantined)
+
+    def quarantine(self, row: int, reason: str, detail: str, raw: str) -> None:
+        self.quarantined.append((row, reason, _printable(detail), _clip(raw)))
+        self.by_reason[reason] = self.by_reason.get(reason, 0) + 1
+
+    def file_problem(self, reason: str, detail: str) -> None:
+        """A file-level quarantine row (source_row 0), counted as one row read."""
+        self.n_read += 1
+        self.quarantine(0, reason, detail, "")
+        self.info["error"] = self.info["error"] or f"{reason}: {detail}"
+
+    def chunk(self) -> IngestChunk:
+        """The pending rows as an IngestChunk; nothing stays pending."""
+        name = str(self.path)
+        chunk = IngestChunk(_records_frame(name, self.accepted), _quarantine_frame(name, self.quarantined))
+        self.accepted, self.quarantined = [], []
+        return chunk
+
+
+class Ingestor:
+    """Reads input files into chunks of records and quarantine rows.
+
+    Parameters are stored as given; `iter_chunks` does the work and leaves `files` (one dict per
+    input file: path, size, sha256, encoding, format, rows_read, rows_accepted,
+    rows_quarantined, text_col, id_col, error) and `counts` (rows_read, rows_accepted,
+    rows_quarantined, by_reason) describing the last run.
+    """
+
+    def __init__(self, text_col: str | None = None, id_col: str | None = None,
+                 chunk_rows: int = 5000, max_text_chars: int = 20000):
+        if chunk_rows < 1:
+            raise ValueError(f"chunk_rows must be at least 1, got {chunk_rows}")
+        if max_text_chars < 1:
+            raise ValueError(f"max_text_chars must be at least 1, got {max_text_chars}")
+        self.text_col = text_col
+        self.id_col = id_col
+        self.chunk_rows = chunk_rows
+        self.max_text_chars = max_text_chars
+        self.files: list[dict] = []
+        self.counts: dict = _zero_counts()
+
+    def iter_chunks(self, inputs: Sequence[str | Path]) -> Iterator[IngestChunk]:
+        """Chunks of every input file in order (a chunk never spans two files).
+
+        Raises FileNotFoundError for an input path that does not exist (before reading
+        anything); every problem inside a file becomes a quarantine row instead.
+        """
+        plan = plan_inputs(inputs)
+        self.files, self.counts = [], _zero_counts()
+        dedup = _Dedup()
+        for path, skipped in plan:
+            if skipped:
+                self.files.append(_file_info(path, skipped_reason=skipped))
+                continue
+            yield from self._ingest_file(path, dedup)
+        self.counts["by_reason"] = dict(sorted(self.counts["by_reason"].items()))
+
+    # -- one file --
+
+    def _ingest_file(self, path: Path, dedup: _Dedup) -> Iterator[IngestChunk]:
+        info = _file_info(path)
+        self.files.append(info)
+        state = _FileState(path, info)
+        rows = self._open(state)
+        if rows is not None:
+            yield from self._consume(state, rows, dedup)
+        if state.n_read == 0:
+            state.file_problem(codes.EMPTY_FILE, "no records (only a header, or blank lines)")
+        if state.pending():
+            yield state.chunk()
+        self._close(state)
+
+    def _open(self, state: _FileState) -> Iterator[tuple] | None:
+        """Scan the file and pick its reader; None (with a file-level row) when it cannot be read."""
+        path, info = state.path, state.info
+        fmt = FORMATS.get(path.suffix.lower())
+        try:
+            scan = _scan_file(path)
+        except OSError as exc:
+            state.file_problem(codes.UNREADABLE_FILE, f"{type(exc).__name__}: {exc.strerror or exc}")
+            return None
+        info.update(size=scan.size, sha256=scan.sha256)
+        if fmt is None:
+            known = ", ".join(sorted(FORMATS))
+            state.file_problem(codes.UNSUPPORTED_FORMAT, f"unknown extension {path.suffix!r}; cxtext reads {known}")
+            return None
+        if _is_blank(scan.head, scan.size):
+            state.file_problem(codes.EMPTY_FILE, "the file is empty" if scan.size == 0 else "only whitespace")
+            return None
+        if fmt in ("xlsx", "parquet"):
+            info.update(encoding="utf-8")  # both formats store text as UTF-8 by definition
+            return _read_xlsx(path) if fmt == "xlsx" else _read_parquet(path, self.chunk_rows)
+        reason = _binary_reason(scan.head)
+        if reason:
+            state.file_problem(codes.BINARY_FILE, f"not a text file: {reason}")
+            return None
+        encoding = detect_encoding(scan.head, scan.sample)
+        if fmt == "txt":
+            fmt = "tsv" if b"\t" in scan.head.split(b"\n", 1)[0] else "csv"
+        info.update(format=fmt, encoding=encoding)
+        if fmt in ("csv", "tsv"):
+            state.separator = "\t" if fmt == "tsv" else ","
+            return _read_delimited(path, encoding, state.separator)
+        return _read_jsonl(path, encoding) if fmt == "jsonl" else _read_json(path, encoding)
+
+    def _consume(self, state: _FileState, rows: Iterator[tuple], dedup: _Dedup) -> Iterator[IngestChunk]:
+        while True:
+            try:
+                row = next(rows)
+            except StopIteration:
+                return
+            except Exception as exc:  # a reader failing mid-file (corrupt workbook, I/O error)
+                where = f"after row {state.n_read}: " if state.n_read else ""
+                state.file_problem(codes.UNREADABLE_FILE, f"{where}{type(exc).__name__}: {exc}")
+                return
+            state.n_read += 1
+            self._row(state, row, dedup)
+            if state.pending() >= self.chunk_rows:
+                yield state.chunk()
+
+    def _row(self, state: _FileState, row: tuple, dedup: _Dedup) -> None:
+        """Accept one row as a record or quarantine it with its reason."""
+        n, columns, values, raw, problem = row
+        cols = None if problem else self._layout(state, columns)
+        if isinstance(cols, tuple):
+            problem = cols
+        problem = problem or self._check(columns, values, cols)
+        if problem is None:
+            text = values[cols.text]
+            given = values[cols.id].strip() if cols.id is not None else ""
+            review_id = dedup.admit(given or _derived_id(state.path, text), text)
+            if review_id is not None:
+                state.n_accepted += 1
+                state.accepted.append((review_id, text, n, values, cols))
+                return
+            problem = (codes.DUPLICATE, f"review_id {given or '(derived from text)'} with the same text was already read")
+        state.quarantine(n, *problem, raw if raw is not None else state.separator.join(values or ()))
+
+    def _check(self, columns: tuple[str, ...], values: list[str], cols: _Columns) -> tuple[str, str] | None:
+        """(code, detail) when a parsed row cannot be tagged: undecodable, empty or too long."""
+        if _SURROGATE.search("\x00".join(values)):
+            bad = [name for name, v in zip(columns, values) if _SURROGATE.search(v)]
+            return codes.DECODE_ERROR, f"undecodable bytes in column(s) {', '.join(bad)}"
+        text = values[cols.text]
+        if not text.strip(_BLANK):
+            return codes.EMPTY_TEXT, f"column {columns[cols.text]} is empty"
+        if len(text) > self.max_text_chars:
+            return codes.TOO_LONG, f"{len(text)} characters, limit {self.max_text_chars}"
+        return None
+
+    def _layout(self, state: _FileState, columns: tuple[str, ...]) -> _Columns | tuple[str, str]:
+        """Text, id and passthrough positions for this column set (cached per file)."""
+        cached = state.layouts.get(columns)
+        if cached is None:
+            if len(state.layouts) > 1000:  # JSON lines with ever-new key sets: keep the cache small
+                state.layouts.clear()
+            cached = state.layouts[columns] = self._new_layout(columns)
+            if isinstance(cached, tuple) and state.info["error"] is None:
+                state.info["error"] = f"{cached[0]}: {cached[1]}"
+            elif isinstance(cached, _Columns) and state.info["text_col"] is None:
+                state.info["text_col"] = columns[cached.text]
+                state.info["id_col"] = None if cached.id is None else columns[cached.id]
+        return cached
+
+    def _new_layout(self, columns: tuple[str, ...]) -> _Columns | tuple[str, str]:
+        text = _find_column(columns, self.text_col, TEXT_COLUMN_NAMES)
+        listed = ", ".join(columns) or "(none)"
+        if text is None:
+            wanted = f"no column {self.text_col!r}" if self.text_col else "no text column found by name"
+            return codes.NO_TEXT_COLUMN, f"{wanted}; columns are: {listed}"
+        ident = _find_column([c if i != text else "" for i, c in enumerate(columns)], self.id_col, ID_COLUMN_NAMES)
+        if ident is None and self.id_col is not None:
+            return codes.NO_ID_COLUMN, f"no column {self.id_col!r}; columns are: {listed}"
+        passthrough = tuple((i, f"input_{c}" if c in RESERVED_COLUMNS else c)
+                            for i, c in enumerate(columns) if i not in (text, ident))
+        return _Columns(text, ident, passthrough)
+
+    def _close(self, state: _FileState) -> None:
+        quarantined = state.n_read - state.n_accepted
+        state.info.update(rows_read=state.n_read, rows_accepted=state.n_accepted, rows_quarantined=quarantined)
+        self.counts["rows_read"] += state.n_read
+        self.counts["rows_accepted"] += state.n_accepted
+        self.counts["rows_quarantined"] += quarantined
+        by_reason = self.counts["by_reason"]
+        for reason, n in state.by_reason.items():
+            by_reason[reason] = by_reason.get(reason, 0) + n
+
+
+def _derived_id(path: Path, text: str) -> str:
+    """A stable id for a row without one: file stem and a hash of the text."""
+    return f"{path.stem}:{hashlib.sha1(text.encode('utf-8')).hexdigest()[:12]}"
+
+
+def _zero_counts() -> dict:
+    return {"rows_read": 0, "rows_accepted": 0, "rows_quarantined": 0, "by_reason": {}}
+
+
+def _file_info(path: Path, skipped_reason: str | None = None) -> dict:
+    info = {"path": str(path), "size": None, "sha256": None, "encoding": None,
+            "format": FORMATS.get(path.suffix.lower()), "rows_read": 0, "rows_accepted": 0,
+            "rows_quarantined": 0, "text_col": None, "id_col": None, "error": None}
+    if skipped_reason:
+        info.update(format="skipped", error=f"{codes.UNSUPPORTED_FORMAT}: {skipped_reason}")
+        try:
+            info["size"] = path.stat().st_size
+        except OSError:
+            pass
+    return info

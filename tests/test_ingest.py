@@ -1,0 +1,411 @@
+"""Ingestion: formats, encodings, column detection, quarantine reason codes and row accounting.
+
+The bad-input corpus in tests/data/bad_inputs/ is written by tests/data/make_bad_inputs.py;
+its EXPECTED table says what each file must give.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import importlib.util
+import json
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from cxtext import codes
+from cxtext.ingest import (
+    QUARANTINE_COLUMNS, RAW_MAX_CHARS, RECORD_COLUMNS, Ingestor, canonical_column, detect_encoding,
+    expand_inputs, find_id_column, find_text_column,
+)
+
+DATA = Path(__file__).parent / "data"
+CORPUS = DATA / "bad_inputs"
+
+
+def _load_corpus_module():
+    spec = importlib.util.spec_from_file_location("make_bad_inputs", DATA / "make_bad_inputs.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+CORPUS_MODULE = _load_corpus_module()
+
+
+def ingest(inputs, **kwargs):
+    """Run an Ingestor to the end: (records, quarantine, ingestor, chunks)."""
+    ing = Ingestor(**kwargs)
+    chunks = list(ing.iter_chunks(inputs if isinstance(inputs, list) else [inputs]))
+    records = pd.concat([c.records for c in chunks], ignore_index=True) if chunks else None
+    quarantine = pd.concat([c.quarantine for c in chunks], ignore_index=True) if chunks else None
+    return records, quarantine, ing, chunks
+
+
+def write_csv(path: Path, rows: list[list[str]], encoding: str = "utf-8", eol: str = "\n") -> Path:
+    path.write_bytes("".join(",".join(r) + eol for r in rows).encode(encoding))
+    return path
+
+
+def assert_accounting(ing: Ingestor, records: pd.DataFrame, quarantine: pd.DataFrame) -> None:
+    counts = ing.counts
+    assert counts["rows_read"] == counts["rows_accepted"] + counts["rows_quarantined"]
+    assert counts["rows_accepted"] == len(records)
+    assert counts["rows_quarantined"] == len(quarantine) == sum(counts["by_reason"].values())
+    for info in ing.files:
+        assert info["rows_read"] == info["rows_accepted"] + info["rows_quarantined"], info["path"]
+        assert (records.source_file == info["path"]).sum() == info["rows_accepted"], info["path"]
+        assert (quarantine.source_file == info["path"]).sum() == info["rows_quarantined"], info["path"]
+    assert sum(i["rows_read"] for i in ing.files) == counts["rows_read"]
+
+
+# --- the bad-input corpus -------------------------------------------------------------------
+
+def test_corpus_files_match_their_generator():
+    assert CORPUS_MODULE.main(["--check", "--out", str(CORPUS)]) == 0
+
+
+@pytest.fixture(scope="module")
+def corpus_run():
+    return ingest(CORPUS)
+
+
+def test_corpus_accounting_holds_per_file_and_overall(corpus_run):
+    records, quarantine, ing, _ = corpus_run
+    assert_accounting(ing, records, quarantine)
+    expected = CORPUS_MODULE.EXPECTED
+    assert ing.counts["rows_read"] == sum(e[0] for e in expected.values())
+
+
+@pytest.mark.parametrize("name", sorted(CORPUS_MODULE.EXPECTED))
+def test_corpus_file_gives_expected_rows_reasons_and_encoding(corpus_run, name):
+    records, quarantine, ing, _ = corpus_run
+    rows_read, accepted, reasons, encoding = CORPUS_MODULE.EXPECTED[name]
+    info = next(i for i in ing.files if i["path"] == str(CORPUS / name))
+    assert (info["rows_read"], info["rows_accepted"]) == (rows_read, accepted)
+    got = quarantine[quarantine.source_file == str(CORPUS / name)].reason_code.value_counts().to_dict()
+    assert got == reasons
+    if encoding is not None:
+        assert info["encoding"] == encoding
+    assert info["sha256"] == hashlib.sha256((CORPUS / name).read_bytes()).hexdigest()
+    assert info["size"] == (CORPUS / name).stat().st_size
+
+
+def test_corpus_folder_skips_hidden_and_lists_unknown_extensions(corpus_run):
+    _, _, ing, _ = corpus_run
+    paths = [i["path"] for i in ing.files]
+    assert not any(".hidden" in p for p in paths)
+    skipped = {Path(i["path"]).name: i for i in ing.files if i["format"] == "skipped"}
+    assert sorted(skipped) == sorted(CORPUS_MODULE.SKIPPED_IN_FOLDER)
+    assert all(i["rows_read"] == 0 and i["error"].startswith(codes.UNSUPPORTED_FORMAT) for i in skipped.values())
+    assert paths == sorted(paths, key=lambda p: Path(p).relative_to(CORPUS).parts)
+
+
+def test_corpus_every_quarantine_row_has_a_documented_code(corpus_run):
+    _, quarantine, _, _ = corpus_run
+    assert list(quarantine.columns) == list(QUARANTINE_COLUMNS)
+    assert set(quarantine.reason_code) <= set(codes.REASONS)
+    file_level = quarantine[quarantine.reason_code.isin(codes.FILE_LEVEL)]
+    assert (file_level.source_row == 0).all()
+    assert (quarantine[~quarantine.reason_code.isin(codes.FILE_LEVEL)].source_row >= 1).all()
+    assert quarantine.raw.str.len().max() <= RAW_MAX_CHARS + 20
+    assert quarantine.detail.str.len().min() > 0
+
+
+def test_corpus_good_rows_in_every_encoding_are_read_exactly(corpus_run):
+    records, _, _, _ = corpus_run
+    texts = set(records.text)
+    assert set(CORPUS_MODULE.SIMPLIFIED) <= texts
+    assert set(CORPUS_MODULE.TRADITIONAL) <= texts  # Big5 stays traditional here
+    by_id = records.set_index("review_id").text
+    assert by_id["u2"] == "第一行说排队太久，\r\n第二行说服务员很热情"  # quoted CRLF kept as read
+    assert by_id["u3"] == '店员说"马上就好"，结果又等了半小时'
+    assert by_id["T1001"].count("\n") == 2
+
+
+def test_corpus_row_numbers_count_records_not_physical_lines(corpus_run):
+    records, quarantine, _, _ = corpus_run
+    log = records[records.source_file.str.endswith("complaint_log.csv")]
+    assert list(log.source_row) == [1, 2, 3]  # the file has 9 physical data lines
+    jsonl = quarantine[quarantine.source_file.str.endswith("mixed.jsonl")]
+    assert jsonl.set_index("source_row").reason_code.to_dict() == {
+        2: codes.MALFORMED_ROW, 5: codes.MALFORMED_ROW, 6: codes.EMPTY_TEXT, 7: codes.EMPTY_TEXT}
+    assert "line 2" in jsonl.detail.iloc[0]
+
+
+def test_corpus_decode_error_row_is_quarantined_with_its_bytes_shown(corpus_run):
+    records, quarantine, _, _ = corpus_run
+    row = quarantine[quarantine.reason_code == codes.DECODE_ERROR].iloc[0]
+    assert row.source_row == 4 and "text" in row.detail
+    assert row.raw.startswith("R4,\\x")
+    bad_file = records[records.source_file.str.endswith("decode_error.csv")]
+    assert list(bad_file.review_id) == ["R1", "R2", "R3", "R5", "R6", "R7"]
+
+
+def test_corpus_duplicates_counted_once_and_reused_ids_disambiguated(corpus_run):
+    records, quarantine, _, _ = corpus_run
+    dup = records[records.source_file.str.endswith("duplicates.csv")]
+    assert list(dup.review_id) == ["d1", "d1~2", "d2", "d3"]
+    assert dup.review_id.is_unique
+    assert list(quarantine[quarantine.reason_code == codes.DUPLICATE].source_row) == [2, 5]
+    assert records.review_id.is_unique
+
+
+def test_corpus_long_review_is_too_long_and_raw_is_truncated(corpus_run):
+    _, quarantine, _, _ = corpus_run
+    row = quarantine[quarantine.reason_code == codes.TOO_LONG].iloc[0]
+    assert str(len(CORPUS_MODULE.LONG_REVIEW)) in row.detail
+    assert len(row.raw) < RAW_MAX_CHARS + 20 and row.raw.startswith("这家店的服务")
+
+
+def test_corpus_html_and_formula_text_is_kept_as_plain_text(corpus_run):
+    records, _, _, _ = corpus_run
+    texts = list(records[records.source_file.str.endswith("html_formula.tsv")].text)
+    assert texts[0] == "<p>环境<b>很好</b></p><script>alert('x')</script>"
+    assert texts[1] == '=HYPERLINK("http://example.invalid","点我")'
+    assert texts[2:] == ["+SUM(1,2) 服务员算错了账", "@echo 上菜太慢了", "-1 分都不想给，蟑螂在桌上爬"]
+
+
+def test_corpus_binary_and_empty_files_name_the_problem(corpus_run):
+    _, quarantine, ing, _ = corpus_run
+    details = quarantine.set_index("reason_code").detail
+    assert "PNG" in details[codes.BINARY_FILE]
+    nt = quarantine[quarantine.reason_code == codes.NO_TEXT_COLUMN].detail.iloc[0]
+    assert "门店, 评分, 日期" in nt
+    info = next(i for i in ing.files if i["path"].endswith("no_text_column.csv"))
+    assert info["error"].startswith(codes.NO_TEXT_COLUMN)
+
+
+# --- encodings ------------------------------------------------------------------------------
+
+SENTENCES_TRAD = ["牙醫很耐心，就是等了四十分鐘", "退房時櫃檯多收了一晚房費，打電話也沒人接", "環境乾淨，店員很熱情，下次還來"]
+SENTENCES_SIMP = ["牙医很耐心，就是等了四十分钟", "退房时前台多收了一晚房费，打电话也没人接", "环境干净，店员很热情，下次还来"]
+
+
+@pytest.mark.parametrize("encoding,eol,bom,sentences,expected", [
+    ("gbk", "\n", b"", SENTENCES_TRAD, "gb18030"),
+    ("gbk", "\n", b"", SENTENCES_SIMP, "gb18030"),
+    ("big5", "\n", b"", SENTENCES_TRAD, "big5"),
+    ("utf-8", "\r\n", b"\xef\xbb\xbf", SENTENCES_TRAD, "utf-8-sig"),
+    ("utf-8", "\n", b"", SENTENCES_SIMP, "utf-8"),
+    ("gb18030", "\r\n", b"", SENTENCES_SIMP, "gb18030"),
+])
+def test_encodings_round_trip_to_identical_text(tmp_path, encoding, eol, bom, sentences, expected):
+    body = "".join(f"{i},{s}{eol}" for i, s in enumerate(sentences, 1))
+    path = tmp_path / "reviews.csv"
+    path.write_bytes(bom + f"id,review{eol}".encode(encoding) + body.encode(encoding))
+    records, quarantine, ing, _ = ingest(path)
+    assert ing.files[0]["encoding"] == expected
+    assert list(records.text) == sentences and quarantine.empty
+
+
+def test_detect_encoding_plain_ascii_and_boms():
+    assert detect_encoding(b"id,text\n1,ok\n", b"") == "utf-8"
+    assert detect_encoding(b"\xef\xbb\xbfid", b"") == "utf-8-sig"
+    assert detect_encoding(b"\xff\xfei\x00", b"") == "utf-16"
+
+
+def test_ascii_head_then_gbk_further_down_is_still_detected(tmp_path):
+    path = tmp_path / "late.csv"
+    ascii_rows = "".join(f"a{i},plain ascii comment number {i}\n" for i in range(40000))
+    path.write_bytes(b"id,text\n" + ascii_rows.encode() + "z1,上菜太慢了，等了一个小时\n".encode("gbk"))
+    records, quarantine, ing, _ = ingest(path)
+    assert ing.files[0]["encoding"] == "gb18030" and quarantine.empty
+    assert records.text.iloc[-1] == "上菜太慢了，等了一个小时"
+
+
+# --- columns ----------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("columns,text,ident", [
+    (["编号", "评论", "门店"], "评论", "编号"),
+    (["工单号", "时间", "投诉内容"], "投诉内容", "工单号"),
+    (["Review Body", "Review_ID"], "Review Body", "Review_ID"),
+    (["订单号", "评价内容", "评分"], "评价内容", "订单号"),
+    (["評論ID", "評論"], "評論", "評論ID"),
+    (["门店", "评分"], None, None),
+])
+def test_text_and_id_columns_found_by_chinese_or_english_name(columns, text, ident):
+    assert find_text_column(columns) == text
+    if text:
+        assert find_id_column([c for c in columns if c != text]) == ident
+
+
+def test_canonical_column_maps_well_known_chinese_names():
+    assert [canonical_column(n) for n in ["门店", "评分", "星级", "评论时间", "日期", "渠道", "平台", "备忘"]] == [
+        "store", "rating", "rating", "created_at", "created_at", "channel", "channel", None]
+
+
+def test_explicit_text_and_id_columns_and_passthrough_keeps_original_names(tmp_path):
+    path = write_csv(tmp_path / "x.csv", [["单号", "备注", "客户原话", "门店", "sentiment"],
+                                          ["A1", "回访过", "护士打针很轻，一点都不疼", "东区", "pos"]])
+    records, _, ing, _ = ingest(path, text_col="客户原话", id_col="单号")
+    assert list(records.columns) == list(RECORD_COLUMNS) + ["备注", "门店", "input_sentiment"]
+    assert records.iloc[0].to_dict() | {"source_file": ""} == {
+        "review_id": "A1", "text": "护士打针很轻，一点都不疼", "source_file": "", "source_row": 1,
+        "备注": "回访过", "门店": "东区", "input_sentiment": "pos"}
+    assert (ing.files[0]["text_col"], ing.files[0]["id_col"]) == ("客户原话", "单号")
+
+
+def test_missing_named_columns_quarantine_every_row_with_their_code(tmp_path):
+    path = write_csv(tmp_path / "x.csv", [["id", "评论"], ["1", "挺好"], ["2", "一般"]])
+    _, quarantine, ing, _ = ingest(path, text_col="正文")
+    assert list(quarantine.reason_code) == [codes.NO_TEXT_COLUMN] * 2
+    assert "'正文'" in quarantine.detail[0] and "id, 评论" in quarantine.detail[0]
+    _, quarantine, ing, _ = ingest(path, id_col="工单号")
+    assert list(quarantine.reason_code) == [codes.NO_ID_COLUMN] * 2
+    assert ing.counts["rows_read"] == 2
+
+
+def test_derived_ids_are_stable_and_name_the_file(tmp_path):
+    path = write_csv(tmp_path / "门店点评.csv", [["评论"], ["停车很方便"], ["停车很方便"]])
+    records, quarantine, _, _ = ingest(path)
+    sha = hashlib.sha1("停车很方便".encode()).hexdigest()[:12]
+    assert list(records.review_id) == [f"门店点评:{sha}"]
+    assert list(quarantine.reason_code) == [codes.DUPLICATE]
+
+
+def test_same_id_in_two_files_keeps_both_texts(tmp_path):
+    a = write_csv(tmp_path / "a.csv", [["id", "text"], ["7", "排队半小时"]])
+    b = write_csv(tmp_path / "b.csv", [["id", "text"], ["7", "服务很周到"], ["7", "排队半小时"]])
+    records, quarantine, _, _ = ingest([a, b])
+    assert list(records.review_id) == ["7", "7~2"]
+    assert list(quarantine.reason_code) == [codes.DUPLICATE]
+
+
+# --- formats ----------------------------------------------------------------------------------
+
+def test_xlsx_written_with_openpyxl(tmp_path):
+    from openpyxl import Workbook
+
+    book = Workbook()
+    sheet = book.active
+    sheet.append(["评论编号", "评价内容", "门店", "评分", "评论时间"])
+    sheet.append([1001, "医生讲解很清楚，就是挂号排了很久", "东区", 4, dt.datetime(2024, 5, 1, 9, 30)])
+    sheet.append([None, None, None, None, None])
+    sheet.append([1002, "=卫生间很脏", "西区", 2.5, dt.date(2024, 5, 2)])
+    sheet["B4"].data_type = "s"  # a formula-looking review stored as text
+    sheet.append([1003, "   ", "西区", None, None])
+    path = tmp_path / "门诊评价.xlsx"
+    book.save(path)
+    records, quarantine, ing, _ = ingest(path)
+    assert list(records.text) == ["医生讲解很清楚，就是挂号排了很久", "=卫生间很脏"]
+    assert list(records.review_id) == ["1001", "1002"]
+    assert list(records.source_row) == [1, 3]  # the blank row keeps its number
+    assert list(records["评分"]) == ["4", "2.5"]
+    assert list(records["评论时间"]) == ["2024-05-01T09:30:00", "2024-05-02T00:00:00"]
+    assert list(quarantine.reason_code) == [codes.EMPTY_TEXT] and quarantine.source_row[0] == 4
+    assert ing.files[0]["format"] == "xlsx"
+
+
+def test_parquet_input_in_batches(tmp_path):
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    table = pa.table({"review_id": ["p1", "p2", "p3"], "content": ["送餐很准时", None, "包装破了，汤洒了一半"],
+                      "rating": [5, 3, 1], "price": [32.5, None, 18.0]})
+    path = tmp_path / "orders.parquet"
+    pq.write_table(table, path)
+    records, quarantine, ing, chunks = ingest(path, chunk_rows=2)
+    assert list(records.text) == ["送餐很准时", "包装破了，汤洒了一半"]
+    assert list(records.rating) == ["5", "1"] and list(records.price) == ["32.5", "18"]
+    assert list(quarantine.reason_code) == [codes.EMPTY_TEXT]
+    assert [len(c.records) + len(c.quarantine) for c in chunks] == [2, 1]
+    assert_accounting(ing, records, quarantine)
+
+
+def test_json_array_and_unsupported_and_unreadable_files(tmp_path):
+    (tmp_path / "a.json").write_text(json.dumps([{"text": "客服回复很及时"}, "不是对象"], ensure_ascii=False), "utf-8")
+    (tmp_path / "b.docx").write_bytes(b"PK\x03\x04 not really")
+    (tmp_path / "c.xlsx").write_text("评论\n这不是工作簿\n", "utf-8")
+    (tmp_path / "d.parquet").write_bytes(b"PAR1 broken")
+    (tmp_path / "e.csv").write_text(" \n\n", "utf-8")
+    inputs = sorted(tmp_path.iterdir())
+    records, quarantine, ing, _ = ingest(inputs)
+    assert list(records.text) == ["客服回复很及时"]
+    assert list(quarantine.reason_code) == [codes.MALFORMED_ROW, codes.UNSUPPORTED_FORMAT,
+                                            codes.UNREADABLE_FILE, codes.UNREADABLE_FILE, codes.EMPTY_FILE]
+    assert "element 2" in quarantine.detail[0]
+    assert_accounting(ing, records, quarantine)
+
+
+def test_txt_is_sniffed_as_tab_or_comma_separated(tmp_path):
+    (tmp_path / "t.txt").write_text("评论\t门店\n前台很热情\t一号店\n", "utf-8")
+    (tmp_path / "c.txt").write_text("评论,门店\n房间有霉味,二号店\n", "utf-8")
+    records, _, ing, _ = ingest([tmp_path / "t.txt", tmp_path / "c.txt"])
+    assert list(records.text) == ["前台很热情", "房间有霉味"] and list(records["门店"]) == ["一号店", "二号店"]
+    assert [i["format"] for i in ing.files] == ["tsv", "csv"]
+
+
+def test_missing_input_is_a_clear_error_and_explicit_inputs_are_never_ignored(tmp_path):
+    with pytest.raises(FileNotFoundError, match="nope.csv"):
+        expand_inputs([tmp_path / "nope.csv"])
+    with pytest.raises(FileNotFoundError, match="nope.csv"):
+        list(Ingestor().iter_chunks([tmp_path / "nope.csv"]))
+    (tmp_path / "notes.md").write_text("# 说明", "utf-8")
+    assert expand_inputs([tmp_path]) == []
+    assert expand_inputs([tmp_path / "notes.md"]) == [tmp_path / "notes.md"]
+    _, quarantine, _, _ = ingest(tmp_path / "notes.md")
+    assert list(quarantine.reason_code) == [codes.UNSUPPORTED_FORMAT]
+
+
+def test_text_from_input_is_never_used_as_a_path(tmp_path):
+    secret = tmp_path / "secret.txt"
+    secret.write_text("不该被读到", "utf-8")
+    path = write_csv(tmp_path / "x.csv", [["text"], [str(secret)], ["__import__('os').remove('x')"]])
+    records, _, _, _ = ingest(path)
+    assert list(records.text) == [str(secret), "__import__('os').remove('x')"]
+    assert secret.exists() and path.exists()
+
+
+def test_ingestor_rejects_nonsense_parameters():
+    with pytest.raises(ValueError, match="chunk_rows"):
+        Ingestor(chunk_rows=0)
+    with pytest.raises(ValueError, match="max_text_chars"):
+        Ingestor(max_text_chars=0)
+
+
+# --- chunks, determinism, streaming ---------------------------------------------------------
+
+def test_chunking_gives_the_same_result_as_one_chunk(corpus_run):
+    records, quarantine, _, _ = corpus_run
+    for size in (1, 3):
+        small_records, small_quarantine, ing, chunks = ingest(CORPUS, chunk_rows=size)
+        assert all(len(c.records) + len(c.quarantine) <= size for c in chunks)
+        assert all(c.records.source_file.nunique() + c.quarantine.source_file.nunique() >= 1 for c in chunks)
+        pd.testing.assert_frame_equal(small_records.fillna(""), records.fillna(""))
+        pd.testing.assert_frame_equal(small_quarantine, quarantine)
+
+
+def test_reruns_are_identical(corpus_run):
+    records, quarantine, ing, _ = corpus_run
+    again_records, again_quarantine, again, _ = ingest(CORPUS)
+    pd.testing.assert_frame_equal(again_records, records)
+    pd.testing.assert_frame_equal(again_quarantine, quarantine)
+    assert again.files == ing.files and again.counts == ing.counts
+
+
+def test_chunk_frames_have_the_contract_types(corpus_run):
+    _, _, _, chunks = corpus_run
+    for chunk in chunks:
+        assert list(chunk.records.columns[:4]) == list(RECORD_COLUMNS)
+        assert list(chunk.quarantine.columns) == list(QUARANTINE_COLUMNS)
+        assert chunk.records.source_row.dtype == "int64" and chunk.quarantine.source_row.dtype == "int64"
+        assert all(pd.api.types.is_string_dtype(chunk.records[c]) for c in chunk.records.columns if c != "source_row")
+        assert chunk.records.source_file.nunique() <= 1  # a chunk never spans two files
+
+
+def test_streaming_a_200k_row_file_holds_one_chunk_at_a_time(tmp_path):
+    path = tmp_path / "big.csv"
+    sentences = ["排队二十分钟", "服务员很热情", "菜有点咸", "环境安静"]
+    with open(path, "w", encoding="utf-8", newline="") as fh:
+        fh.write("id,评论,门店\n")
+        fh.writelines(f"r{i},{sentences[i % 4]}，第{i}条,店{i % 7}\n" for i in range(200_000))
+    ing = Ingestor(chunk_rows=5000)
+    sizes, last_row = [], 0
+    for chunk in ing.iter_chunks([path]):
+        sizes.append(len(chunk.records))
+        assert chunk.records.source_row.iloc[0] == last_row + 1  # rows arrive in order, once
+        last_row = int(chunk.records.source_row.iloc[-1])
+    assert sizes == [5000] * 40
+    assert ing.counts == {"rows_read": 200_000, "rows_accepted": 200_000, "rows_quarantined": 0, "by_reason": {}}
