@@ -204,7 +204,9 @@ def test_trend_by_month(loaded):
     monthly = D.trend(loaded.reviews, loaded.mentions, freq="M")
     assert list(monthly["reviews"]) == [2, 2, 2, 4]
     assert list(monthly["with_pain"]) == [1, 2, 2, 2]
-    assert t["reviews"].sum() == 10
+    assert t["reviews"].sum() == 10 and len(t) == 16                # every week from 03-04 to 06-17
+    quiet = t[t["reviews"] == 0]
+    assert len(quiet) == 6 and quiet["pain_rate"].isna().all()
 
 
 def test_breakdown_by_store(loaded):
@@ -496,3 +498,10 @@ def test_run_over_files_with_different_column_names(tmp_path):
     # hotel 9 promoter, 6 detractor; dental 5 promoter, 4 passive -> (2 - 1) / 4
     assert r["nps"] == pytest.approx(25.0)
     assert "混合分制" in render_html(d, D.build_tables(d))
+
+
+def test_line_chart_breaks_at_missing_periods():
+    from cxtext.report import charts
+
+    svg = charts.line_chart(["1月", "2月", "3月", "4月"], {"痛点占比": [0.2, float("nan"), 0.4, 0.5]})
+    assert svg.count("<polyline") == 2 and svg.count("<circle") == 3

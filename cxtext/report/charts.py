@@ -150,8 +150,8 @@ def line_chart(periods: list[str], series: dict[str, list[float]], label="", wid
     colors = [PALETTE["neg"], PALETTE["line2"], PALETTE["bar"]]
     lx = left
     for (name, values), color in zip(series.items(), colors):
-        pts = [(left + i * step, top + ph * (1 - v)) for i, v in enumerate(values) if v is not None and not math.isnan(v)]
-        if pts:
+        for run in _runs(values):  # a period without data breaks the line
+            pts = [(left + i * step, top + ph * (1 - values[i])) for i in run]
             d = " ".join(f"{x:.1f},{y:.1f}" for x, y in pts)
             body.append(f'<polyline points="{d}" fill="none" stroke="{color}" stroke-width="2.5"/>')
             body.extend(f'<circle cx="{x:.1f}" cy="{y:.1f}" r="3" fill="{color}"/>' for x, y in pts)
@@ -163,6 +163,19 @@ def line_chart(periods: list[str], series: dict[str, list[float]], label="", wid
         if i % every == 0:
             body.append(_text(left + i * step, height - bottom + 16, p, "middle", 10))
     return _svg(width, height, body, label)
+
+
+def _runs(values) -> list[list[int]]:
+    """Index runs of consecutive values that are present (not None/NaN)."""
+    runs, cur = [], []
+    for i, v in enumerate(values):
+        if v is None or (isinstance(v, float) and math.isnan(v)):
+            if cur:
+                runs.append(cur)
+            cur = []
+        else:
+            cur.append(i)
+    return runs + ([cur] if cur else [])
 
 
 def histogram(bins: list[tuple[float, float, int]], label="", width=520, height=200) -> str:

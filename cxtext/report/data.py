@@ -364,8 +364,9 @@ def trend(reviews: pd.DataFrame, mentions: pd.DataFrame, freq: str | None = None
     if "date" not in reviews.columns or reviews["date"].notna().sum() == 0:
         return pd.DataFrame({c: pd.Series(dtype="object") for c in cols})
     freq = freq or choose_frequency(reviews["date"])
+    periods = reviews["date"].dt.to_period(freq)
     frame = pd.DataFrame({
-        "period": reviews["date"].dt.to_period(freq).dt.start_time,
+        "period": periods.dt.start_time,
         "pain": review_pain_flags(reviews, mentions),
         "neg": reviews["sentiment"] == "neg",
         "score": pd.to_numeric(reviews["sentiment_score"], errors="coerce"),
@@ -373,11 +374,13 @@ def trend(reviews: pd.DataFrame, mentions: pd.DataFrame, freq: str | None = None
     g = frame.groupby("period")
     out = pd.DataFrame({"reviews": g.size(), "with_pain": g["pain"].sum(), "neg": g["neg"].sum(),
                         "mean_score": g["score"].mean()})
-    out["pain_rate"] = out["with_pain"] / out["reviews"]
-    out["neg_sentiment_rate"] = out["neg"] / out["reviews"]
-    out = out.reset_index()
-    out.attrs["freq"] = freq
-    return out[cols]
+    # Every period between the first and the last, so a quiet week shows as a gap, not as nothing.
+    full = pd.period_range(periods.min(), periods.max(), freq=freq).start_time
+    out = out.reindex(full).rename_axis("period")
+    out[["reviews", "with_pain", "neg"]] = out[["reviews", "with_pain", "neg"]].fillna(0).astype(int)
+    out["pain_rate"] = out["with_pain"] / out["reviews"].where(out["reviews"] > 0)
+    out["neg_sentiment_rate"] = out["neg"] / out["reviews"].where(out["reviews"] > 0)
+    return out.reset_index()[cols]
 
 
 def breakdown(reviews: pd.DataFrame, mentions: pd.DataFrame, by: str, limit: int = 30) -> pd.DataFrame:

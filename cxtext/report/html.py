@@ -168,12 +168,14 @@ def _trend(t: dict) -> str:
     freq = "周" if t.get("trend_freq") == "W" else "月"
     labels = [p.strftime("%Y-%m-%d" if freq == "周" else "%Y-%m") for p in tr["period"]]
     svg = charts.line_chart(labels, {"含痛点评论占比": list(tr["pain_rate"]), "负面评论占比": list(tr["neg_sentiment_rate"])},
-                            label="趋势", counts=[int(c) for c in tr["reviews"]])
+                            label="趋势", counts=[int(c) for c in tr["reviews"]], width=1000)
     frame = tr.assign(period=labels)
     cols = {"period": f"{freq}起始", "reviews": "评论", "with_pain": "含痛点", "pain_rate": "痛点占比",
             "neg_sentiment_rate": "负面占比", "mean_score": "平均情感分"}
-    return f'<p class="note">按{freq}汇总；浅色柱为评论数。</p>' + svg + table(
-        frame, cols, {"pain_rate": pct, "neg_sentiment_rate": pct, "mean_score": lambda v: "—" if pd.isna(v) else f"{v:.2f}"})
+    rows = table(frame, cols, {"pain_rate": pct, "neg_sentiment_rate": pct,
+                               "mean_score": lambda v: "—" if pd.isna(v) else f"{v:.2f}"})
+    return (f'<p class="note">按{freq}汇总；浅色柱为评论数。</p>' + svg
+            + f"<details><summary>逐{freq}数据（{len(frame)} 行）</summary>{rows}</details>")
 
 
 def _breakdown(t: dict) -> str:
@@ -255,7 +257,7 @@ def _evidence(t: dict) -> str:
         return '<p class="muted">没有痛点证据。</p>'
     out = ['<p class="note">点击展开每个痛点的代表性原文，高亮部分为证据。</p>']
     groups = dict(tuple(ev.groupby("category", sort=False)))
-    for r in pain.itertuples():
+    for i, r in enumerate(pain.itertuples()):
         quotes = groups.get(r.category)
         if quotes is None:
             continue
@@ -263,7 +265,8 @@ def _evidence(t: dict) -> str:
             f'<blockquote class="quote">{highlight(q.quote, int(q.q_start), int(q.q_end))}'
             f'<span class="rid">评论 ID {esc(q.review_id)} · 规则 {esc(q.rule)} · 置信度 {esc(_num(q.confidence))}</span></blockquote>'
             for q in quotes.itertuples())
-        out.append(f'<details class="pain" data-category="{esc(r.category)}"><summary>{esc(cat_name(r.category))}'
+        opened = " open" if i == 0 else ""  # the top pain point shows its quotes without a click
+        out.append(f'<details class="pain" data-category="{esc(r.category)}"{opened}><summary>{esc(cat_name(r.category))}'
                    f' — {r.reviews_with_pain:,} 条评论</summary>{items}</details>')
     return "".join(out)
 
