@@ -139,24 +139,26 @@ class Detector:
             if c >= 0 and clause_of[m.end - 1] == c:
                 by_clause.setdefault(c, []).append(m)
         for c, clause_matches in by_clause.items():
-            mentions.extend(self._clause_mentions(text, clauses, c, clause_matches))
+            mentions.extend(self._clause_mentions(text, clauses, c, clause_matches, by_clause))
         mentions.extend(self._regex_mentions(text, clauses, clause_of))
         return _dedupe(mentions), is_log
 
-    def _clause_mentions(self, text: str, clauses, c: int, matches: list[_Match]) -> list[Mention]:
+    def _clause_mentions(self, text: str, clauses, c: int, matches: list[_Match],
+                         by_clause: dict[int, list[_Match]]) -> list[Mention]:
         rule_matches = [m for m in _drop_contained(
             [m for m in matches if m.term in self._rule_terms])]
         opinions = [m for m in matches if m.term in self.lexicon.opinions]
         out = []
         for m in rule_matches:
             for rule in self._rules_by_term[m.term]:
-                mention = self._apply_rule(rule, m, text, clauses, c, opinions, rule_matches)
+                mention = self._apply_rule(rule, m, text, clauses, c, opinions, rule_matches, by_clause)
                 if mention is not None:
                     out.append(mention)
         return out
 
     def _apply_rule(self, rule: TermRule, m: _Match, text: str, clauses, c: int,
-                    opinions: list[_Match], rule_matches: list[_Match]) -> Mention | None:
+                    opinions: list[_Match], rule_matches: list[_Match],
+                    by_clause: dict[int, list[_Match]]) -> Mention | None:
         if rule.role == "opinion" or not self._context_ok(rule, text, clauses, c):
             return None
         clause_start, clause_end = clauses[c]
@@ -206,21 +208,29 @@ class Detector:
         return None
 
     def _polarity(self, polarity: str, negated: str, text: str, floor: int, at: int) -> tuple[str, int]:
-        """Polarity after counting negators in [floor, at) (at most a few characters back);
-        and where the evidence starts."""
-        lo = max(floor, at - NEGATION_WINDOW)
+        """Polarity after counting the negators that scope over the term at `at`; and where the
+        evidence starts. A negator scopes over the term when only modifiers or perception verbs
+        stand between them (不太干净, 没有任何异味, 没闻到烟味), never across another verb
+        (饮料也不上，催了半天: 不 belongs to 上)."""
+        lo = max(floor, at - NEGATION_WINDOW - 2)  # 2 more, so that 个别 at the edge is not read as 别
         window = text[lo:at]
-        count, first = 0, at
+        found: list[tuple[int, int, bool]] = []  # (start, end, is_negator) in window coordinates
         i = 0
         while i < len(window):
             term = _longest_at(window, i, self._negator_index)
             if term is None:
                 i += 1
                 continue
-            if term in self.lexicon.negators:
-                count += 1
-                first = min(first, lo + i)
+            found.append((i, i + len(term), term in self.lexicon.negators))
             i += len(term)
+        count, first, reach = 0, at, len(window)
+        for start, end, is_negator in reversed(found):
+            if not _bridgeable(window[end:reach]):
+                break
+            if is_negator:
+                count += 1
+                first = lo + start
+            reach = start
         if count % 2 == 1:
             return negated, first
         return polarity, (first if count else at)
@@ -306,6 +316,29 @@ def _fits_words(text: str, s: int, e: int, starts: list[int], token_of: list[int
     head = text[starts[first]:s]
     tail = text[e:starts[last + 1]]
     return all(ch in MODIFIER_CHARS for ch in head) and all(ch in PARTICLE_CHARS for ch in tail)
+
+
+# What may stand between a negator and the term it negates.
+BRIDGE_WORDS = ("闻到", "闻见", "发现", "看到", "看见", "见到", "遇到", "感觉", "觉得", "出现", "什么", "任何", "怎么",
+                "那么", "这么", "一点", "半点", "丝毫", "明显", "其他", "别的", "有", "是", "算", "够", "会", "用",
+                "需要", "需", "要", "能", "再", "闻", "见", "得", "的", "地",
+                # resultative verbs before 干净/好: 没洗干净, 没打扫干净, 没弄好
+                "打扫", "清理", "收拾", "处理", "洗", "擦", "扫", "刷", "冲", "弄", "搞", "整理")
+BRIDGE_CHARS = MODIFIER_CHARS | frozenset("也都还就")
+
+
+def _bridgeable(gap: str) -> bool:
+    """True when `gap` holds only modifiers and bridge words (so a negator before it still scopes)."""
+    i = 0
+    while i < len(gap):
+        word = next((w for w in BRIDGE_WORDS if gap.startswith(w, i)), None)
+        if word:
+            i += len(word)
+        elif gap[i] in BRIDGE_CHARS:
+            i += 1
+        else:
+            return False
+    return True
 
 
 def _previous_end(rule_matches: list[_Match], opinions: list[_Match], at: int, clause_start: int) -> int:
