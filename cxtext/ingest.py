@@ -478,11 +478,11 @@ def _empty_frame(columns: Sequence[str]) -> pd.DataFrame:
     return pd.DataFrame({c: pd.Series([], dtype=np.int64 if c == "source_row" else "str") for c in columns})
 
 
-def _records_frame(source_file: str, accepted: list[tuple]) -> pd.DataFrame:
-    """Accepted (review_id, text, source_row, values, columns) tuples as the records frame."""
+def _records_frame(source_file: str, accepted: list[tuple], cols: list[_Columns]) -> pd.DataFrame:
+    """Accepted (review_id, text, source_row, values) tuples, with their layouts, as records."""
     if not accepted:
         return _empty_frame(RECORD_COLUMNS)
-    ids, texts, rows, values, cols = zip(*accepted)
+    ids, texts, rows, values = zip(*accepted)
     data: dict[str, Any] = {
         "review_id": _str_series(ids), "text": _str_series(texts),
         "source_file": _str_series([source_file] * len(ids)), "source_row": pd.Series(rows, dtype=np.int64)}
@@ -550,7 +550,8 @@ class _FileState:
     path: Path
     info: dict
     separator: str = "\t"
-    accepted: list = field(default_factory=list)     # (review_id, text, source_row, values, _Columns)
+    accepted: list = field(default_factory=list)     # (review_id, text, source_row, values)
+    layouts_of_accepted: list = field(default_factory=list)  # the _Columns of each accepted row
     quarantined: list = field(default_factory=list)  # (source_row, reason_code, detail, raw)
     layouts: dict = field(default_factory=dict)
     by_reason: dict = field(default_factory=dict)
@@ -573,8 +574,9 @@ class _FileState:
     def chunk(self) -> IngestChunk:
         """The pending rows as an IngestChunk; nothing stays pending."""
         name = str(self.path)
-        chunk = IngestChunk(_records_frame(name, self.accepted), _quarantine_frame(name, self.quarantined))
-        self.accepted, self.quarantined = [], []
+        records = _records_frame(name, self.accepted, self.layouts_of_accepted)
+        chunk = IngestChunk(records, _quarantine_frame(name, self.quarantined))
+        self.accepted, self.layouts_of_accepted, self.quarantined = [], [], []
         return chunk
 
 
@@ -692,7 +694,10 @@ class Ingestor:
             review_id = dedup.admit(given or _derived_id(state.path, text), text)
             if review_id is not None:
                 state.n_accepted += 1
-                state.accepted.append((review_id, text, n, values, cols))
+                # A tuple of strings, which the garbage collector stops tracking, and the layout
+                # apart: pending rows then cost no time in collections.
+                state.accepted.append((review_id, text, n, tuple(values)))
+                state.layouts_of_accepted.append(cols)
                 return
             problem = (codes.DUPLICATE, f"review_id {given or '(derived from text)'} with the same text was already read")
         state.quarantine(n, *problem, raw if raw is not None else state.separator.join(values or ()))

@@ -200,6 +200,17 @@ def test_encodings_round_trip_to_identical_text(tmp_path, encoding, eol, bom, se
     assert list(records.text) == sentences and quarantine.empty
 
 
+def test_stray_bytes_in_a_gbk_file_quarantine_only_their_row(tmp_path):
+    good = [f"{i},{s}\n".encode("gbk") for i, s in enumerate(SENTENCES_SIMP * 3, 1)]
+    path = tmp_path / "gbk.csv"
+    path.write_bytes("编号,评论\n".encode("gbk") + b"".join(good[:4]) + b"99,\xff\x80\n" + b"".join(good[4:]))
+    records, quarantine, ing, _ = ingest(path)
+    assert ing.files[0]["encoding"] == "gb18030"
+    assert list(records.text) == SENTENCES_SIMP * 3
+    assert list(quarantine.reason_code) == [codes.DECODE_ERROR] and quarantine.source_row[0] == 5
+    assert quarantine.raw[0] == "99,\\xff\\x80"
+
+
 def test_detect_encoding_plain_ascii_and_boms():
     assert detect_encoding(b"id,text\n1,ok\n", b"") == "utf-8"
     assert detect_encoding(b"\xef\xbb\xbfid", b"") == "utf-8-sig"
