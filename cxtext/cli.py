@@ -17,6 +17,7 @@ def _add_run(sub: argparse._SubParsersAction) -> None:
     _add_job_options(p)
     p.add_argument("--warehouse", default=None, help="also load the run into this DuckDB warehouse file")
     p.add_argument("--prefect", action="store_true", help="run as the Prefect tag_dump flow (starts a temporary server)")
+    p.add_argument("--no-reports", action="store_true", help="skip report.html / report.xlsx")
     p.set_defaults(func=_cmd_run)
 
 

@@ -22,7 +22,7 @@ from collections import Counter, deque
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Executor, ProcessPoolExecutor
 from contextlib import ExitStack
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -46,6 +46,8 @@ class ResourceSpec:
     lexicon_dir: str | None = None
     sentiment: str = "default"
     backend: str = "jieba"
+    # Set to the run id by each run, so a long-lived worker (Dask) reloads lexicons edited since.
+    token: str = ""
 
     def load(self) -> Any:
         """Load lexicons, segmenter and models (`cxtext.tagger.load_resources`)."""
@@ -54,14 +56,16 @@ class ResourceSpec:
         return load_resources(lexicon_dir=self.lexicon_dir, sentiment=self.sentiment, backend=self.backend)
 
 
-# One entry per spec per process. This is the only module-level state, and it is deliberate: a
-# worker process (pool or Dask) must load dictionaries and models once, not once per chunk.
+# The resources of the latest spec this process used. This is the only module-level state, and it
+# is deliberate: a worker process (pool or Dask) must load dictionaries and models once per run,
+# not once per chunk. One slot, so a new run's spec replaces (and frees) the previous one.
 _PROCESS_RESOURCES: dict[ResourceSpec, Any] = {}
 
 
 def process_resources(spec: ResourceSpec) -> Any:
     """The resources for `spec` in this process, loaded on first use."""
     if spec not in _PROCESS_RESOURCES:
+        _PROCESS_RESOURCES.clear()
         _PROCESS_RESOURCES[spec] = spec.load()
     return _PROCESS_RESOURCES[spec]
 
@@ -135,10 +139,9 @@ def process_pool(spec: ResourceSpec, workers: int) -> ProcessPoolExecutor:
     )
 
 
-def auto_workers(files: list[Path], chunk_rows: int) -> int:
+def auto_workers(total_bytes: int) -> int:
     """Workers for `--workers 0`: one for small inputs (start-up would dominate), else up to 4 cores."""
-    total = sum(f.stat().st_size for f in files)
-    if total < 2_000_000:  # about 10,000 short reviews: one process finishes before a pool starts
+    if total_bytes < 2_000_000:  # about 10,000 short reviews: one process finishes before a pool starts
         return 1
     return max(1, min(os.cpu_count() or 1, 4))
 
@@ -146,21 +149,11 @@ def auto_workers(files: list[Path], chunk_rows: int) -> int:
 # --------------------------------------------------------------------------- inputs
 
 
-def discover_inputs(inputs: Iterable[str | Path]) -> list[Path]:
-    """Expand folders into their files (sorted, hidden files skipped); missing paths are errors."""
-    files: list[Path] = []
-    for raw in inputs:
-        path = Path(raw)
-        if path.is_dir():
-            files.extend(
-                p for p in sorted(path.rglob("*"))
-                if p.is_file() and not any(part.startswith(".") for part in p.relative_to(path).parts)
-            )
-        elif path.is_file():
-            files.append(path)
-        else:
-            raise FileNotFoundError(f"{path}: no such file or folder")
-    return files
+def input_files(inputs: Iterable[str | Path]) -> list[Path]:
+    """The files a run will read (folders expanded as the Ingestor does; missing paths are errors)."""
+    from cxtext.ingest import expand_inputs
+
+    return expand_inputs(list(inputs))
 
 
 # --------------------------------------------------------------------------- the session
@@ -206,7 +199,8 @@ class RunSession:
         self.out_dir = Path(out_dir) if out_dir is not None else None
         self.warehouse_path = Path(warehouse) if warehouse is not None else None
         self.options = options
-        self.run_id = dt.datetime.now(dt.timezone.utc).strftime("%Y%m%dT%H%M%S") + "-" + secrets.token_hex(3)
+        self.run_id = new_run_id()
+        self.spec = replace(options.spec, token=self.run_id)  # what tagging uses in every process
         self.started_at = dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
         self.timings: Counter[str] = Counter()
         self.counts: Counter[str] = Counter()
@@ -220,6 +214,7 @@ class RunSession:
         self.wh_stage: store.WarehouseStage | None = None
         self.summary: dict[str, Any] = {}
         self.added: dict[str, int] = {}
+        self.input_bytes = 0
         self._t0 = time.perf_counter()
         self._first_row_at: float | None = None
         self._stack = ExitStack()
@@ -252,13 +247,17 @@ class RunSession:
     # -- stages
 
     def discover(self) -> list[Path]:
-        """The input files; in inbox mode, those the warehouse has not loaded yet."""
+        """What to read: the inputs as given (the Ingestor expands folders), or in inbox mode the
+        folder's readable files that the warehouse has not loaded yet. Missing inputs are errors."""
         t0 = time.perf_counter()
-        files = discover_inputs(self.inputs)
+        files = input_files(self.inputs)
         if self.options.new_only and self.warehouse is not None:
-            files = self._drop_known_files(files)
+            inputs = self._drop_known_files(files)
+        else:
+            inputs = list(self.inputs)
+        self.input_bytes = sum(f.stat().st_size for f in files)
         self.timings["discover"] += time.perf_counter() - t0
-        return files
+        return inputs
 
     def _drop_known_files(self, files: list[Path]) -> list[Path]:
         hashes = {f: store.file_sha256(f) for f in files}
@@ -328,7 +327,7 @@ class RunSession:
     def ensure_manifest(self) -> dict[str, Any]:
         """The resources' manifest; loads them here when no chunk was tagged (empty input)."""
         if self.manifest is None:
-            self.manifest = process_resources(self.options.spec).manifest()
+            self.manifest = process_resources(self.spec).manifest()
         return self.manifest
 
     def build_summary(self) -> dict[str, Any]:
@@ -421,6 +420,11 @@ class RunSession:
         return written
 
 
+def new_run_id(prefix: str = "") -> str:
+    """A sortable, unique run id: UTC time plus random hex."""
+    return prefix + dt.datetime.now(dt.timezone.utc).strftime("%Y%m%dT%H%M%S") + "-" + secrets.token_hex(3)
+
+
 def _options_record(options: RunOptions) -> dict[str, Any]:
     record = asdict(options)
     record["spec"] = asdict(options.spec)
@@ -450,15 +454,15 @@ def execute(session: RunSession) -> dict[str, Any]:
     """Run every stage of `session` without Prefect; returns the run summary (run.json)."""
     files = session.discover()
     opts = session.options
-    workers = opts.workers or auto_workers(files, opts.chunk_rows)
+    workers = opts.workers or auto_workers(session.input_bytes)
     opts.workers = workers
     with ExitStack() as stack:
-        pool = stack.enter_context(process_pool(opts.spec, workers)) if workers > 1 else None
+        pool = stack.enter_context(process_pool(session.spec, workers)) if workers > 1 else None
         t0 = time.perf_counter()
         if pool is None:
-            process_resources(opts.spec)
+            process_resources(session.spec)
             session.timings["load_resources"] += time.perf_counter() - t0
-        for chunk, tagged in tag_chunks_locally(session.chunks(files), opts.spec, workers, pool):
+        for chunk, tagged in tag_chunks_locally(session.chunks(files), session.spec, workers, pool):
             session.add(chunk, tagged)
     session.build_summary()
     session.commit_warehouse()
@@ -473,13 +477,13 @@ def retag_warehouse(warehouse_path: str | Path, options: RunOptions,
 
     Returns the number of reviews re-tagged.
     """
-    spec = options.spec
+    run_id = new_run_id("retag-")
+    spec = replace(options.spec, token=run_id)
     current = store.resources_hash(process_resources(spec).manifest())
     with store.Warehouse(Path(warehouse_path)) as wh:
         stale = wh.stale_reviews(current)
         if not stale:
             return 0
-        run_id = "retag-" + dt.datetime.now(dt.timezone.utc).strftime("%Y%m%dT%H%M%S") + "-" + secrets.token_hex(3)
         stage = store.WarehouseStage(wh.staging_root() / f"{store.STAGING_PREFIX}{run_id}")
         try:
             chunks = (
@@ -531,6 +535,7 @@ def options_from_args(args: Any, kind: str = "run") -> RunOptions:
         chunk_rows=chunk_rows,
         spec=spec,
         workers=getattr(args, "workers", 1),
+        reports=not getattr(args, "no_reports", False),
         kind=kind,
     )
 

@@ -496,9 +496,23 @@ def quarantine_hashes(quarantine: pd.DataFrame) -> list[str]:
     return [hashlib.sha256("\x1f".join(vals).encode("utf-8")).hexdigest() for vals in zip(*cols)]
 
 
+_MACHINE_KEYS = frozenset({"directory", "path"})
+
+
+def _portable(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _portable(v) for k, v in value.items() if k not in _MACHINE_KEYS}
+    return value
+
+
 def resources_hash(manifest: dict[str, Any]) -> str:
-    """sha256 of a Resources manifest (lexicon and model versions and hashes), canonical JSON."""
-    return hashlib.sha256(json.dumps(manifest, sort_keys=True, default=str).encode("utf-8")).hexdigest()
+    """sha256 of a Resources manifest (lexicon and model versions and hashes), canonical JSON.
+
+    Where the files sit (`directory`, `path`) is left out: moving the project must not make every
+    stored row look stale to --retag.
+    """
+    canonical = json.dumps(_portable(manifest), sort_keys=True, default=str)
+    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
 
 
 def manifest_sha(manifest: dict[str, Any], *keys: str) -> str | None:
@@ -734,7 +748,11 @@ class Warehouse:
         )
 
     def _insert_files(self, files: list[dict[str, Any]], run_id: str) -> None:
+        # Only files read without a file-level error: one that failed (say, a permission problem)
+        # is read again by the next run rather than skipped forever.
         for f in files:
+            if not f.get("sha256") or f.get("error"):
+                continue
             self.con.execute(
                 "INSERT INTO input_files VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
                 [f.get("sha256"), str(f.get("path")), f.get("size"), f.get("encoding"), f.get("format"),

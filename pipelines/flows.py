@@ -87,10 +87,10 @@ def _run_stages(session: RunSession) -> dict[str, Any]:
     files = discover_inputs_task(session)
     opts = session.options
     local = isinstance(FlowRunContext.get().task_runner, ThreadPoolTaskRunner)
-    workers = opts.workers = opts.workers or auto_workers(files, opts.chunk_rows)
-    pool = process_pool(opts.spec, workers) if local and workers > 1 else None
+    workers = opts.workers = opts.workers or auto_workers(session.input_bytes)
+    pool = process_pool(session.spec, workers) if local and workers > 1 else None
     try:
-        submit = lambda chunk: tag_chunk_task.submit(chunk.records, opts.spec, pool)  # noqa: E731
+        submit = lambda chunk: tag_chunk_task.submit(chunk.records, session.spec, pool)  # noqa: E731
         for chunk, tagged in ordered_results(session.chunks(files), submit, 2 * workers):
             session.add(chunk, tagged)
     finally:
@@ -119,10 +119,11 @@ def _options(text_col: str | None, id_col: str | None, lexicons: str | None, sen
 def tag_dump(inputs: list[str], out: str, warehouse: str | None = None, text_col: str | None = None,
              id_col: str | None = None, lexicons: str | None = None, sentiment: str = "default",
              backend: str = "jieba", chunk_rows: int = DEFAULT_CHUNK_ROWS, workers: int = 1,
-             retag: bool = False) -> dict[str, Any]:
+             retag: bool = False, reports: bool = True) -> dict[str, Any]:
     """Tag files or folders of reviews into the run directory `out` (and `warehouse` when given)."""
     logger = get_run_logger()
     options = _options(text_col, id_col, lexicons, sentiment, backend, chunk_rows, workers, "run")
+    options.reports = reports
     if retag and warehouse:
         logger.info("re-tagged %d stored review(s)", retag_task(warehouse, options))
     with RunSession(inputs, out, warehouse, options) as session:
@@ -208,7 +209,7 @@ def run_tag_dump(inputs: list[str], out: str, options: RunOptions, warehouse: st
     runner = task_runner(task_runner_kind, dask_address, options.workers or os.cpu_count() or 1)
     flow_ = tag_dump.with_options(task_runner=runner)
     return flow_(inputs=[str(p) for p in inputs], out=str(out), warehouse=str(warehouse) if warehouse else None,
-                 retag=retag, **_flow_parameters(options))
+                 retag=retag, reports=options.reports, **_flow_parameters(options))
 
 
 def run_process_inbox(inbox: str, warehouse: str, options: RunOptions, retag: bool = False,
