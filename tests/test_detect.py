@@ -1,0 +1,169 @@
+"""detect: the taxonomy's categories and hard cases, pinned with sentences of our own.
+
+Each row: (text, category, expected review-level polarity or None for "not mentioned").
+"""
+import pytest
+
+from cxtext.evaluate import review_labels
+
+TRAPS = [
+    # negation flips polarity
+    ("浴室一点都不脏，毛巾也是新的", "hygiene", "pos"),
+    ("房间里没有异味，睡得很好", "odor", "pos"),
+    ("到了直接进去，不用等", "waiting_time", "pos"),
+    ("诊室不太干净，椅子上有血迹", "hygiene", "neg"),
+    ("外卖送得不是很快", "waiting_time", "neg"),
+    ("前台服务员不太热情", "staff_attitude", "neg"),
+    ("没有闻到任何异味", "odor", "pos"),
+    ("床单没有洗干净", "hygiene", "neg"),
+    # double negation cancels
+    ("说实话这家也不是不干净", "hygiene", "pos"),
+    # a negator belongs to its own verb, not to the next clause's term
+    ("饮料一直不上，催了半天", "waiting_time", "neg"),
+    # pseudo-negators are not negators
+    ("个别虾洗得不是很干净", "hygiene", "neg"),
+    ("菜品不错，就是上菜特别慢", "waiting_time", "neg"),
+    # contrast: a negative mention wins at review level
+    ("房间很干净，就是卫生间有点脏", "hygiene", "neg"),
+    ("虽然环境不错，但是服务员态度很差", "staff_attitude", "neg"),
+    # expectation, wish and hearsay
+    ("希望下次不用排这么久", "waiting_time", "neg"),
+    ("送餐快点就更好了", "waiting_time", "neg"),
+    ("听说要排队，结果没排就进去了", "waiting_time", "pos"),
+    ("店员很热情，希望继续保持", "staff_attitude", "pos"),
+    ("网上有人评论说前台态度差", "staff_attitude", None),
+    # takeaway delivery
+    ("这次外卖送了一个半小时", "waiting_time", "neg"),
+    ("下单二十分钟就送到了，很准时", "waiting_time", "pos"),
+    ("包装很好，汤一点没洒", "waiting_time", None),
+    # delivery slots are not booking; late delivery is waiting
+    ("预定12:15送到，结果一点才送来", "booking", None),
+    ("预定12:15送到，结果一点才送来", "waiting_time", "neg"),
+    # facilities that are slow are not waiting_time
+    ("酒店的网速太慢了", "waiting_time", None),
+    ("电梯慢得要命，热水也不热", "waiting_time", None),
+    ("这台笔记本开机特别慢", "waiting_time", None),
+    # odor vs taste
+    ("这家的鱼香肉丝味道不错", "odor", None),
+    ("汤的味道有点淡", "odor", None),
+    ("臭豆腐很正宗，臭鳜鱼也好吃", "odor", None),
+    ("一进房间就有股霉味", "odor", "neg"),
+    ("卫生间有很重的下水道味", "odor", "neg"),
+    ("房间的味道很大，开窗也散不掉", "odor", "neg"),
+    # spoiled food that smells: odor and hygiene
+    ("米饭馊了，闻着都反胃", "odor", "neg"),
+    ("米饭馊了，闻着都反胃", "hygiene", "neg"),
+    # review prompts vs the customer's own praise
+    ("结账时店员让我给个好评", "review_prompt", "neg"),
+    ("袋子里塞了张卡片，五星好评送饮料", "review_prompt", "neg"),
+    ("商家打电话来求我改差评", "review_prompt", "neg"),
+    ("还没送到就让我评价", "review_prompt", "neg"),
+    ("菜很好吃，给个好评！", "review_prompt", None),
+    ("五星好评，下次还来", "review_prompt", None),
+    ("住过最好的五星级酒店", "review_prompt", None),
+    ("连个好评返现都不给", "review_prompt", None),
+    ("差评！再也不来了", "review_prompt", None),
+    # price
+    ("黑鱼38/斤", "price", "neu"),
+    ("美团198小程序128，差太多了", "price", "neg"),
+    ("价格实惠，性价比很高", "price", "pos"),
+    ("理发一次两百多，太贵了", "price", "neg"),
+    ("一进门就推销办卡", "price", "neg"),
+    ("结账的时候多收了二十块", "price", "neg"),
+    ("价格不贵，分量也足", "price", "pos"),
+    ("这个价位算不上便宜", "price", "neg"),
+    # booking
+    ("在小程序上预约了周六的洗牙", "booking", "neu"),
+    ("转了好几个客服才约上", "booking", "neg"),
+    ("牙科周末一直约不上", "booking", "neg"),
+    ("到了前台说没有我的预订信息", "booking", "neg"),
+    ("网上买了个吹风机，订单显示已发货", "booking", None),
+    # waiting time
+    ("排队排了一个多小时", "waiting_time", "neg"),
+    ("上菜太慢了", "waiting_time", "neg"),
+    ("客服半天不回消息", "waiting_time", "neg"),
+    ("发货很快，第二天就收到了", "waiting_time", "pos"),
+    ("工作日去不用排队", "waiting_time", "pos"),
+    # staff attitude (speed is not attitude)
+    ("护士很耐心，讲解也很细", "staff_attitude", "pos"),
+    ("收银员爱答不理的", "staff_attitude", "neg"),
+    ("客服推来推去，没人管", "staff_attitude", "neg"),
+    ("服务员上菜很快", "staff_attitude", None),
+    ("送餐小哥态度很好", "staff_attitude", "pos"),
+    ("送餐小哥态度很好", "waiting_time", None),
+    # hygiene details
+    ("汤里吃出一根头发", "hygiene", "neg"),
+    ("洗发水很好用，洗完头发很顺", "hygiene", None),
+    ("床头柜上全是灰尘", "hygiene", "neg"),
+    ("汤汁洒干净了", "hygiene", None),
+    # traditional characters, full width, emoji and HTML carry the same labels
+    ("房間很髒😡", "hygiene", "neg"),
+    ("<p>等了<b>四十分鐘</b></p>", "waiting_time", "neg"),
+    ("ＷｉＦｉ很慢，但是前臺很熱情", "staff_attitude", "pos"),
+    ("ＷｉＦｉ很慢，但是前臺很熱情", "waiting_time", None),
+]
+
+
+@pytest.mark.parametrize("text, category, expected", TRAPS)
+def test_taxonomy_traps(detect, text, category, expected):
+    mentions = detect(text)
+
+    class M:  # review_labels reads .category and .polarity
+        def __init__(self, c, p):
+            self.category, self.polarity = c, p
+
+    labels = review_labels([M(c, p) for c, p, _, _ in mentions])
+    assert labels.get(category) == expected, mentions
+
+
+@pytest.mark.parametrize("text", [t for t, _, _ in TRAPS])
+def test_evidence_is_a_slice_of_the_original(detect, text):
+    for _, _, evidence, rule in detect(text):
+        assert evidence and evidence in text, rule
+
+
+COMPLAINT_LOGS = [
+    # only the customer's turns are tagged; offsets still point into the original
+    ("客户：我在店里等了四十分钟\n客服：非常抱歉，我们服务员态度不好\n客户：而且卫生间很脏",
+     {"waiting_time": "neg", "hygiene": "neg"}, {"staff_attitude"}),
+    ("顾客说昨天理发排队两个小时。坐席回复已反馈门店，门店环境很干净。",
+     {"waiting_time": "neg"}, {"hygiene"}),
+    ("房间很好，前台很热情。酒店回复2026年3月2日：感谢您的入住，我们的价格实惠",
+     {"staff_attitude": "pos"}, {"price"}),
+]
+
+
+@pytest.mark.parametrize("text, expected, absent", COMPLAINT_LOGS)
+def test_complaint_logs_tag_only_customer_turns(detect, text, expected, absent):
+    mentions = detect(text)
+    found = {c: p for c, p, _, _ in mentions}
+    for category, polarity in expected.items():
+        assert found.get(category) == polarity, mentions
+    assert not absent & set(found), mentions
+
+
+def test_reported_speech_is_not_a_turn(lexicon, segmenter):
+    from cxtext.detect import build_detector
+
+    detector = build_detector(lexicon)
+    text = "联系客服说是预售款，等了十天才发货"
+    words, starts = segmenter.boundaries(text)
+    mentions, is_log = detector.detect(text, words, starts)
+    assert not is_log
+    assert any(m.category == "waiting_time" and m.polarity == "neg" for m in mentions)
+
+
+def test_detection_is_deterministic(detect):
+    text = "等了一个小时，服务员态度很差，房间倒是很干净"
+    assert detect(text) == detect(text)
+
+
+def test_empty_and_punctuation_only_text(detect):
+    assert detect("") == []
+    assert detect("。。。！！") == []
+
+
+def test_rule_ids_name_lexicon_rows(lexicon, detect):
+    ids = {r.rule_id for r in lexicon.rules}
+    for _, _, _, rule in detect("上菜慢，价格贵，卫生间脏，店员冷漠"):
+        assert rule in ids

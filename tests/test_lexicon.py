@@ -1,0 +1,84 @@
+"""lexicon: lexicons are data, validated on load with every problem named by file and line."""
+import shutil
+from pathlib import Path
+
+import pytest
+
+from cxtext.lexicon import LexiconError, load_lexicons
+from cxtext.paths import lexicon_dir
+
+
+@pytest.fixture()
+def lexicon_copy(tmp_path: Path) -> Path:
+    target = tmp_path / "lexicons"
+    shutil.copytree(lexicon_dir(), target)
+    return target
+
+
+def test_bundled_lexicons_load(lexicon):
+    assert {"waiting_time", "hygiene", "booking", "odor", "review_prompt", "price", "staff_attitude",
+            "after_sales", "delivery", "environment", "returning_customer"} <= set(lexicon.categories)
+    assert lexicon.version and len(lexicon.sha256) == 64
+    assert all(r.stage in ("pre", "arrival", "service", "payment", "post") for r in lexicon.rules)
+
+
+def test_every_category_has_rules(lexicon):
+    with_rules = {r.category for r in lexicon.rules}
+    assert set(lexicon.categories) == with_rules
+
+
+def test_rule_ids_are_unique_and_traceable(lexicon):
+    ids = [r.rule_id for r in lexicon.rules]
+    assert len(ids) == len(set(ids))
+    assert all(":" in r.source for r in lexicon.rules)
+
+
+def test_all_problems_reported_at_once_with_file_and_line(lexicon_copy: Path):
+    path = lexicon_copy / "categories" / "odor.tsv"
+    lines = path.read_text(encoding="utf-8").splitlines()
+    header_line = next(i for i, l in enumerate(lines) if l.startswith("id\t"))
+    lines.append("o.bad.1\t霉味\tsignal\tterrible\t\t\t\t\t\t0.8\t")
+    lines.append("o.bad.2\tre:([\tsignal\tneg\t\t\t\t\t\t0.8\t")
+    lines.append("o.bad.3\t臭\tsignal\tneg\t\t@no_such_set\t\t\t\t2\t")
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    (lexicon_copy / "categories.tsv").write_text(
+        (lexicon_copy / "categories.tsv").read_text(encoding="utf-8") + "noise2\tnowhere\tpain\tno\tbad stage\n",
+        encoding="utf-8")
+    with pytest.raises(LexiconError) as info:
+        load_lexicons(lexicon_copy)
+    problems = info.value.problems
+    n = len(lines)
+    assert any(f"odor.tsv:{n - 2}" in p and "polarity" in p for p in problems)
+    assert any(f"odor.tsv:{n - 1}" in p and "regular expression" in p for p in problems)
+    assert any(f"odor.tsv:{n}" in p and "@no_such_set" in p for p in problems)
+    assert any(f"odor.tsv:{n}" in p and "confidence" in p for p in problems)
+    assert any("categories.tsv" in p and "stage" in p for p in problems)
+    assert any("noise2.tsv" in p and "missing" in p for p in problems)
+    assert header_line >= 0
+
+
+def test_duplicate_rule_id_is_reported(lexicon_copy: Path):
+    path = lexicon_copy / "categories" / "price.tsv"
+    path.write_text(path.read_text(encoding="utf-8") + "w.sig.slow\t好贵\tsignal\tneg\t\t\t\t\t\t0.8\t\n",
+                    encoding="utf-8")
+    with pytest.raises(LexiconError, match="already used at"):
+        load_lexicons(lexicon_copy)
+
+
+def test_missing_folder_is_a_clear_error(tmp_path: Path):
+    with pytest.raises(LexiconError, match="not found"):
+        load_lexicons(tmp_path / "nowhere")
+
+
+def test_hash_changes_with_content(lexicon_copy: Path, lexicon):
+    assert load_lexicons(lexicon_copy).sha256 == lexicon.sha256
+    path = lexicon_copy / "shared" / "opinions.tsv"
+    path.write_text(path.read_text(encoding="utf-8") + "拉胯\tneg\n", encoding="utf-8")
+    assert load_lexicons(lexicon_copy).sha256 != lexicon.sha256
+
+
+def test_loaded_lexicon_is_immutable(lexicon):
+    with pytest.raises(TypeError):
+        lexicon.opinions["好"] = "neg"
+    with pytest.raises(AttributeError):
+        lexicon.rules[0].term = "x"
