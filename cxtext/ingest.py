@@ -17,6 +17,7 @@ import codecs
 import csv
 import datetime as _dt
 import hashlib
+import itertools
 import json
 import math
 import re
@@ -81,8 +82,19 @@ def _fold_name(name: str) -> str:
     return _NAME_JUNK.sub("", str(name)).lower()
 
 
-def _find_column(columns: Sequence[str], explicit: str | None, candidates: Sequence[str]) -> int | None:
-    """Index of the column named `explicit` (exact, then folded), else of the first candidate."""
+# Second tier for text columns: a name holding one of these words (顾客评价, 用户评论内容,
+# customer_comment) unless it ends like a time, score, id or other non-text field (评价时间).
+_TEXT_WORDS = ("评论", "評論", "评价", "評價", "内容", "內容", "留言", "反馈", "review", "comment")
+_NOT_TEXT_ENDINGS = ("时间", "時間", "日期", "星级", "星級", "评分", "評分", "分数", "分", "id", "编号",
+                     "編號", "号", "號", "人", "数", "數", "类型", "類型", "状态", "狀態", "渠道",
+                     "time", "date", "score", "rating", "count", "type", "status", "at", "no")
+
+
+def _find_column(columns: Sequence[str], explicit: str | None, candidates: Sequence[str],
+                 words: Sequence[str] = ()) -> int | None:
+    """Index of the column named `explicit` (exact, then folded), else of the first candidate
+    name, else of the first column whose name holds one of `words` (and does not end like a
+    time, score or id)."""
     folded = [_fold_name(c) for c in columns]
     if explicit is not None:
         if explicit in columns:
@@ -92,12 +104,15 @@ def _find_column(columns: Sequence[str], explicit: str | None, candidates: Seque
     for cand in candidates:
         if cand in folded:
             return folded.index(cand)
+    for i, name in enumerate(folded):
+        if any(w in name for w in words) and not name.endswith(_NOT_TEXT_ENDINGS):
+            return i
     return None
 
 
 def find_text_column(columns: Sequence[str], text_col: str | None = None) -> str | None:
     """The name of the text column among `columns` (by `text_col`, else by known names), or None."""
-    i = _find_column(columns, text_col, TEXT_COLUMN_NAMES)
+    i = _find_column(columns, text_col, TEXT_COLUMN_NAMES, _TEXT_WORDS)
     return None if i is None else columns[i]
 
 
@@ -334,11 +349,41 @@ def _fit_width(n: int, header: tuple[str, ...], cells: list[str]) -> tuple:
     return (n, header, cells[: len(header)], None, None)
 
 
-def _table_rows(rows: Iterator[list[str]]) -> Iterator[tuple]:
-    """Header then data rows of a table. Rows whose cells are all blank are not records, but
-    they keep their row number so numbers match what a spreadsheet shows."""
-    header: tuple[str, ...] | None = None
-    width, n = -1, 0
+HEADER_SEARCH_ROWS = 10  # non-blank rows searched for a header naming the text column
+
+
+def _is_data(cells: list[str]) -> bool:
+    return type(cells) is list and any(map(str.strip, cells))
+
+
+def _split_header(rows: Iterator[list[str]], is_header: Callable[[list[str]], bool]) -> tuple:
+    """(header cells or None, the rows after it). The header is the first of the first
+    HEADER_SEARCH_ROWS non-blank rows that names a text column (title lines above it, such as
+    a report name or Excel's `sep=,`, are not records); failing that, the first non-blank row."""
+    seen: list[list[str]] = []
+    non_blank = 0
+    for cells in rows:
+        seen.append(cells)
+        if _is_data(cells):
+            if is_header(cells):
+                return cells, rows
+            non_blank += 1
+            if non_blank >= HEADER_SEARCH_ROWS:
+                break
+    first = next((i for i, cells in enumerate(seen) if _is_data(cells)), None)
+    if first is None:
+        return None, iter(())
+    return seen[first], itertools.chain(seen[first + 1:], rows)
+
+
+def _table_rows(rows: Iterator[list[str]], is_header: Callable[[list[str]], bool]) -> Iterator[tuple]:
+    """Data rows of a table after its header. Rows whose cells are all blank are not records,
+    but they keep their row number so numbers match what a spreadsheet shows."""
+    cells, rows = _split_header(iter(rows), is_header)
+    if cells is None:
+        return
+    header = _header(cells)
+    width, n = len(header), 0
     for cells in rows:
         if len(cells) == width and any(map(str.strip, cells)) and type(cells) is list:
             n += 1
@@ -347,10 +392,7 @@ def _table_rows(rows: Iterator[list[str]]) -> Iterator[tuple]:
             n += 1
             yield (n, header, None, cells.message, (codes.MALFORMED_ROW, cells.message))
         elif not any(map(str.strip, cells)):
-            n += header is not None
-        elif header is None:
-            header = _header(cells)
-            width = len(header)
+            n += 1
         else:
             n += 1
             yield _fit_width(n, header, cells)
@@ -379,8 +421,8 @@ def _csv_cells(path: Path, encoding: str, delimiter: str) -> Iterator[list[str]]
                 yield _CsvError(f"line {reader.line_num}: {exc}")
 
 
-def _read_delimited(path: Path, encoding: str, delimiter: str) -> Iterator[tuple]:
-    return _table_rows(_csv_cells(path, encoding, delimiter))
+def _read_delimited(path: Path, encoding: str, delimiter: str, is_header: Callable) -> Iterator[tuple]:
+    return _table_rows(_csv_cells(path, encoding, delimiter), is_header)
 
 
 def _json_row(n: int, obj: Any, raw: str, where: str) -> tuple:
@@ -419,7 +461,7 @@ def _read_json(path: Path, encoding: str) -> Iterator[tuple]:
         yield _json_row(n, obj, json.dumps(obj, ensure_ascii=False, default=str), f"element {n}")
 
 
-def _read_xlsx(path: Path) -> Iterator[tuple]:
+def _read_xlsx(path: Path, is_header: Callable) -> Iterator[tuple]:
     """The first worksheet of a workbook, read-only; formulas are never evaluated (cached values)."""
     from openpyxl import load_workbook
 
@@ -427,7 +469,8 @@ def _read_xlsx(path: Path) -> Iterator[tuple]:
     try:
         sheet = book.worksheets[0]
         sheet.reset_dimensions()  # some writers store a wrong sheet size; read every row
-        yield from _table_rows([_cell(v) for v in values] for values in sheet.iter_rows(values_only=True))
+        cells = ([_cell(v) for v in values] for values in sheet.iter_rows(values_only=True))
+        yield from _table_rows(cells, is_header)
     finally:
         book.close()
 
@@ -652,7 +695,21 @@ class Ingestor:
             return None
         if fmt in ("xlsx", "parquet"):
             info.update(encoding="utf-8")  # both formats store text as UTF-8 by definition
-            return _read_xlsx(path) if fmt == "xlsx" else _read_parquet(path, self.chunk_rows)
+            return _read_xlsx(path, self._is_header) if fmt == "xlsx" else _read_parquet(path, self.chunk_rows)
+        return self._open_text(state, scan, fmt)
+
+    def _is_header(self, cells: list[str]) -> bool:
+        """Whether a table row is a header: it names the text column (by a known name, or by a
+        name holding a text word when the row has two cells or more: a title line such as
+        "5月评价汇总" is one cell)."""
+        names = _header(cells)
+        if _find_column(names, self.text_col, TEXT_COLUMN_NAMES) is not None:
+            return True
+        filled = sum(1 for c in cells if c.strip())
+        return filled >= 2 and _find_column(names, self.text_col, TEXT_COLUMN_NAMES, _TEXT_WORDS) is not None
+
+    def _open_text(self, state: _FileState, scan: _Scan, fmt: str) -> Iterator[tuple] | None:
+        """The reader of a text format, after the binary check and encoding detection."""
         reason = _binary_reason(scan.head)
         if reason:
             state.file_problem(codes.BINARY_FILE, f"not a text file: {reason}")
@@ -660,11 +717,12 @@ class Ingestor:
         encoding = detect_encoding(scan.head, scan.sample)
         if fmt == "txt":
             fmt = "tsv" if b"\t" in scan.head.split(b"\n", 1)[0] else "csv"
-        info.update(format=fmt, encoding=encoding)
+        state.info.update(format=fmt, encoding=encoding)
         if fmt in ("csv", "tsv"):
             state.separator = "\t" if fmt == "tsv" else ","
-            return _read_delimited(path, encoding, state.separator)
-        return _read_jsonl(path, encoding) if fmt == "jsonl" else _read_json(path, encoding)
+            return _read_delimited(state.path, encoding, state.separator, self._is_header)
+        reader = _read_jsonl if fmt == "jsonl" else _read_json
+        return reader(state.path, encoding)
 
     def _consume(self, state: _FileState, rows: Iterator[tuple], dedup: _Dedup) -> Iterator[IngestChunk]:
         while True:
@@ -729,7 +787,7 @@ class Ingestor:
         return cached
 
     def _new_layout(self, columns: tuple[str, ...]) -> _Columns | tuple[str, str]:
-        text = _find_column(columns, self.text_col, TEXT_COLUMN_NAMES)
+        text = _find_column(columns, self.text_col, TEXT_COLUMN_NAMES, _TEXT_WORDS)
         listed = ", ".join(columns) or "(none)"
         if text is None:
             wanted = f"no column {self.text_col!r}" if self.text_col else "no text column found by name"

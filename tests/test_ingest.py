@@ -235,6 +235,9 @@ def test_ascii_head_then_gbk_further_down_is_still_detected(tmp_path):
     (["订单号", "评价内容", "评分"], "评价内容", "订单号"),
     (["評論ID", "評論"], "評論", "評論ID"),
     (["门店", "评分"], None, None),
+    (["顾客评价", "评价时间", "评价星级"], "顾客评价", None),
+    (["评价时间", "用户评论内容", "评论编号"], "用户评论内容", "评论编号"),
+    (["customer_comment", "comment_date"], "customer_comment", None),
 ])
 def test_text_and_id_columns_found_by_chinese_or_english_name(columns, text, ident):
     assert find_text_column(columns) == text
@@ -307,6 +310,38 @@ def test_xlsx_written_with_openpyxl(tmp_path):
     assert list(records["评论时间"]) == ["2024-05-01T09:30:00", "2024-05-02T00:00:00"]
     assert list(quarantine.reason_code) == [codes.EMPTY_TEXT] and quarantine.source_row[0] == 4
     assert ing.files[0]["format"] == "xlsx"
+
+
+def test_title_rows_above_the_header_are_not_records(tmp_path):
+    from openpyxl import Workbook
+
+    book = Workbook()
+    sheet = book.active
+    sheet.append(["2024年5月门店评价汇总"])
+    sheet.append(["导出人：质检组", None, "第1页"])
+    sheet.append([])
+    sheet.append(["门店", "顾客评价", "星级"])
+    sheet.append(["东区", "洗头的小哥很细心", 5])
+    book.save(tmp_path / "汇总.xlsx")
+    (tmp_path / "excel.csv").write_text("sep=,\nid,评论\n1,结账排了很长的队\n", "utf-8")
+    records, quarantine, ing, _ = ingest([tmp_path / "excel.csv", tmp_path / "汇总.xlsx"], text_col="顾客评价")
+    assert list(records.text) == ["洗头的小哥很细心"]
+    assert list(quarantine.reason_code) == [codes.NO_TEXT_COLUMN] * 2  # excel.csv has no 顾客评价
+    records, quarantine, ing, _ = ingest([tmp_path / "excel.csv", tmp_path / "汇总.xlsx"])
+    assert quarantine.empty
+    assert [i["text_col"] for i in ing.files] == ["评论", "顾客评价"]
+    assert list(records.text) == ["结账排了很长的队", "洗头的小哥很细心"]
+    assert list(records.source_row) == [1, 1]
+    assert records["星级"].iloc[1] == "5"
+
+
+def test_without_a_header_naming_the_text_column_the_first_row_is_the_header(tmp_path):
+    path = write_csv(tmp_path / "x.csv", [["门店", "客户原话"], ["南区", "空调太冷"]])
+    assert find_text_column(["门店", "客户原话"]) is None
+    _, quarantine, _, _ = ingest(path)
+    assert list(quarantine.reason_code) == [codes.NO_TEXT_COLUMN] and quarantine.source_row[0] == 1
+    records, _, _, _ = ingest(path, text_col="客户原话")
+    assert list(records.text) == ["空调太冷"]
 
 
 def test_parquet_input_in_batches(tmp_path):
