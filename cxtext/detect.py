@@ -145,12 +145,17 @@ class Detector:
 
     def _clause_mentions(self, text: str, clauses, c: int, matches: list[_Match],
                          by_clause: dict[int, list[_Match]]) -> list[Mention]:
-        rule_matches = [m for m in _drop_contained(
-            [m for m in matches if m.term in self._rule_terms])]
+        all_rule_matches = [m for m in matches if m.term in self._rule_terms]
+        # A term inside a longer one (送餐 in 送餐员) does not count for pain categories; context
+        # categories (tenure, intent) read every cue, so 老会员 still counts inside 老会员反而.
+        rule_matches = _drop_contained(all_rule_matches)
+        kept = set(rule_matches)
         opinions = [m for m in matches if m.term in self.lexicon.opinions]
         out = []
-        for m in rule_matches:
+        for m in all_rule_matches:
             for rule in self._rules_by_term[m.term]:
+                if m not in kept and self.lexicon.categories[rule.category].kind != "context":
+                    continue
                 mention = self._apply_rule(rule, m, text, clauses, c, opinions, rule_matches, by_clause)
                 if mention is not None:
                     out.append(mention)
