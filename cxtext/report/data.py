@@ -211,7 +211,8 @@ def _canonical(reviews, mentions, quarantine, run, source, columns) -> ReportDat
         if col not in reviews.columns:
             raise ReportInputError(f"{source}: reviews lack required column '{col}' (have {list(reviews.columns)})")
     reviews = _coalesce_roles(reviews, columns)
-    reviews["review_id"] = reviews["review_id"].astype("string")
+    # Plain object ids: Series.isin on Arrow-backed strings is ~20x slower with large sets.
+    reviews["review_id"] = reviews["review_id"].astype(str).astype(object)
     if "sentiment" not in reviews.columns:
         reviews["sentiment"] = ""
     if "sentiment_score" not in reviews.columns:
@@ -220,7 +221,7 @@ def _canonical(reviews, mentions, quarantine, run, source, columns) -> ReportDat
     for col in MENTION_COLUMNS:
         if col not in mentions.columns:
             mentions[col] = pd.Series(dtype="object", index=mentions.index)
-    mentions["review_id"] = mentions["review_id"].astype("string")
+    mentions["review_id"] = mentions["review_id"].astype(str).astype(object)
     if "tenure" not in reviews.columns:
         reviews["tenure"] = tenure_from_mentions(reviews["review_id"], mentions)
     notes = []
