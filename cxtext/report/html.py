@@ -65,11 +65,11 @@ def render_html(data: ReportData, tables: dict) -> str:
         ("overview", "概览", _overview(data, tables)),
         ("journey", "客户旅程", _journey(tables)),
         ("pain", "痛点排名", _pain(tables)),
+        ("tenure", "首次 vs 回头客", _tenure(tables)),
         ("trend", "趋势", _trend(tables)),
         ("breakdown", "门店与渠道", _breakdown(tables)),
-        ("sentiment", "情感分布", _sentiment(tables)),
-        ("tenure", "首次 vs 回头客", _tenure(tables)),
         ("rating", "评分 vs 文本", _rating(tables)),
+        ("sentiment", "情感分布", _sentiment(tables)),
         ("evidence", "证据", _evidence(tables)),
         ("rules", "规则覆盖", _rules(tables)),
     ]
