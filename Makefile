@@ -29,7 +29,7 @@ test: $(STAMP)
 report: $(STAMP)
 	test -f out/reviews.parquet || $(VENV)/bin/cxtext run data/sample --out out/
 	$(VENV)/bin/cxtext report out/ --out docs/report.html
-	$(PY) -m cxtext.report.browser docs/report.html docs/report.png --height 3000
+	$(PY) -m cxtext.report.browser docs/report.html docs/report.png --height 3400
 
 clean:
 	rm -rf out .pytest_cache
