@@ -310,6 +310,13 @@ def pain_mentions(mentions: pd.DataFrame) -> pd.DataFrame:
     return mentions[(mentions["polarity"] == "neg") & ~mentions["category"].isin(CONTEXT_CATEGORIES)]
 
 
+def most_common(frame: pd.DataFrame, key: str, value: str) -> pd.Series:
+    """Per `key`, its most frequent `value` (ties: the first in sort order); vectorised."""
+    counts = frame.groupby([key, value]).size().reset_index(name="_n")
+    counts = counts.sort_values([key, "_n", value], ascending=[True, False, True]).drop_duplicates(key)
+    return counts.set_index(key)[value]
+
+
 def pain_ranking(reviews: pd.DataFrame, mentions: pd.DataFrame) -> pd.DataFrame:
     """Per category: mentions by polarity, reviews with the pain point and their share of all reviews."""
     m = mentions[~mentions["category"].isin(CONTEXT_CATEGORIES)]
@@ -317,7 +324,7 @@ def pain_ranking(reviews: pd.DataFrame, mentions: pd.DataFrame) -> pd.DataFrame:
     if m.empty:
         return pd.DataFrame({c: pd.Series(dtype="object") for c in cols})
     counts = pd.crosstab(m["category"], m["polarity"]).reindex(columns=["neg", "neu", "pos"], fill_value=0)
-    stage = m.groupby("category")["stage"].agg(lambda s: s.mode().iat[0] if s.notna().any() else "")
+    stage = most_common(m, "category", "stage")
     pain_reviews = pain_mentions(m).groupby("category")["review_id"].nunique()
     out = counts.assign(mentions=counts.sum(axis=1), stage=stage)
     out["reviews_with_pain"] = pain_reviews.reindex(out.index, fill_value=0).astype(int)
@@ -337,10 +344,7 @@ def journey(mentions: pd.DataFrame) -> pd.DataFrame:
     out = counts.assign(mentions=counts.sum(axis=1))
     out["reviews"] = m.groupby("stage")["review_id"].nunique().reindex(out.index, fill_value=0).astype(int)
     out["share_neg"] = np.where(out["mentions"] > 0, out["neg"] / out["mentions"].where(out["mentions"] > 0, 1), np.nan)
-    pains = pain_mentions(m)
-    top = pains.groupby(["stage", "category"]).size().reset_index(name="n")
-    top = top.sort_values(["stage", "n", "category"], ascending=[True, False, True]).drop_duplicates("stage")
-    out["top_pain"] = top.set_index("stage")["category"].reindex(out.index).fillna("")
+    out["top_pain"] = most_common(pain_mentions(m), "stage", "category").reindex(out.index).fillna("")
     out = out.rename_axis("stage").reset_index()
     out["name"] = out["stage"].map(STAGE_NAMES)
     return out[["stage", "name", "mentions", "reviews", "neg", "neu", "pos", "share_neg", "top_pain"]]
@@ -405,9 +409,7 @@ def breakdown(reviews: pd.DataFrame, mentions: pd.DataFrame, by: str, limit: int
     out["pain_rate"] = out["with_pain"] / out["reviews"]
     out["neg_sentiment_rate"] = out["neg"] / out["reviews"]
     pains = pain_mentions(mentions).merge(frame[["review_id", "group"]], on="review_id")
-    top = pains.groupby(["group", "category"]).size().reset_index(name="n")
-    top = top.sort_values(["group", "n", "category"], ascending=[True, False, True]).drop_duplicates("group")
-    out["top_pain"] = top.set_index("group")["category"].reindex(out.index).fillna("")
+    out["top_pain"] = most_common(pains, "group", "category").reindex(out.index).fillna("")
     out["nps"] = g["nps_class"].agg(nps_index) if "nps_class" in frame else np.nan
     out = out.rename_axis("group").reset_index().sort_values(["reviews", "group"], ascending=[False, True])
     return out[cols].reset_index(drop=True)
@@ -483,7 +485,7 @@ def rule_coverage(reviews: pd.DataFrame, mentions: pd.DataFrame) -> pd.DataFrame
     counts = pd.crosstab(m["rule"], m["polarity"]).reindex(columns=["neg", "neu", "pos"], fill_value=0)
     g = m.groupby("rule")
     out = counts.assign(mentions=counts.sum(axis=1), reviews=g["review_id"].nunique(),
-                        category=g["category"].agg(lambda s: s.mode().iat[0]))
+                        category=most_common(m, "rule", "category"))
     out["coverage"] = out["reviews"] / max(len(reviews), 1)
     flags = m.assign(neg=m["polarity"] == "neg", pos=m["polarity"] == "pos")
     flags = flags.groupby(["review_id", "category"])[["neg", "pos"]].any()
