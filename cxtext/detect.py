@@ -23,7 +23,7 @@ from typing import Iterable
 
 from cxtext.lexicon import Lexicon, TermRule
 
-__all__ = ["Mention", "Detector", "build_detector", "MODIFIER_CHARS", "PARTICLE_CHARS"]
+__all__ = ["Mention", "Detector", "build_detector", "dedupe_mentions", "MODIFIER_CHARS", "PARTICLE_CHARS"]
 
 # A word may hold a term plus these around it and still count as that term (很快, 不干净, 慢死了).
 MODIFIER_CHARS = frozenset("很太不没好超真挺蛮巨特非常比较较更最有点还都也极贼忒够老一些略偏稍")
@@ -46,6 +46,10 @@ class Mention:
     rule: str
     confidence: float
     clause: int
+    # A neutral mention with no opinion in reach: the tagger may settle its polarity from the
+    # sentiment of `window` (its clause and the next), as lexicon cues are absent there.
+    open: bool = False
+    window: tuple[int, int] = (0, 0)
 
 
 @dataclass(frozen=True, slots=True)
@@ -141,7 +145,7 @@ class Detector:
         for c, clause_matches in by_clause.items():
             mentions.extend(self._clause_mentions(text, clauses, c, clause_matches, by_clause))
         mentions.extend(self._regex_mentions(text, clauses, clause_of))
-        return _dedupe(mentions), is_log
+        return dedupe_mentions(mentions), is_log
 
     def _clause_mentions(self, text: str, clauses, c: int, matches: list[_Match],
                          by_clause: dict[int, list[_Match]]) -> list[Mention]:
@@ -167,6 +171,7 @@ class Detector:
         if rule.role == "opinion" or not self._context_ok(rule, text, clauses, c):
             return None
         clause_start, clause_end = clauses[c]
+        is_open = False
         floor = _previous_end(rule_matches, opinions, m.start, clause_start)
         if rule.role == "signal":
             polarity, start = self._polarity(rule.polarity, rule.negated, text, floor, m.start)
@@ -178,6 +183,8 @@ class Detector:
                     return None
                 polarity, start = self._polarity(rule.polarity, rule.negated, text, floor, m.start)
                 end = m.end
+                if polarity == "neu" and start == m.start:
+                    is_open = True
             else:
                 op_match, op_pol, op_neg = opinion
                 op_floor = m.end if op_match.start >= m.end else _previous_end(rule_matches, opinions, op_match.start, clause_start)
@@ -191,7 +198,10 @@ class Detector:
             return None
         if ("wish" in markers or "wish_tail" in markers) and "keep" not in markers:
             polarity = WISH_FLIP.get(polarity, polarity)
-        return Mention(rule.category, rule.stage, polarity, start, end, rule.rule_id, rule.confidence, c)
+            is_open = False
+        window = (clause_start, clauses[min(c + 1, len(clauses) - 1)][1])
+        return Mention(rule.category, rule.stage, polarity, start, end, rule.rule_id, rule.confidence, c,
+                       is_open, window)
 
     def _opinion_for(self, rule: TermRule, aspect: _Match, opinions: list[_Match], rule_matches):
         """The opinion nearest after the aspect in its clause (else nearest before), with its polarity."""
@@ -387,7 +397,7 @@ def _drop_contained(matches: list[_Match]) -> list[_Match]:
     return kept
 
 
-def _dedupe(mentions: list[Mention]) -> list[Mention]:
+def dedupe_mentions(mentions: list[Mention]) -> list[Mention]:
     """One mention per clause, category and polarity; a neutral one yields to a judged one."""
     best: dict[tuple[int, str, str], Mention] = {}
     for m in mentions:

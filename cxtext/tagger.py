@@ -6,13 +6,13 @@ and segmented once; the detector and the sentiment model both read that single s
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from cxtext.detect import Detector, Mention, build_detector
+from cxtext.detect import Detector, Mention, build_detector, dedupe_mentions
 from cxtext.lexicon import Lexicon, load_lexicons
 from cxtext.normalize import Normalized, normalize
 from cxtext.segment import Segmenter
@@ -23,6 +23,12 @@ MENTION_COLUMNS = ["review_id", "category", "stage", "polarity", "start", "end",
 REVIEW_COLUMNS = ["review_id", "text", "text_norm", "sentiment", "sentiment_score", "tenure",
                   "is_complaint_log", "n_mentions", "n_pain_points", "source_file", "source_row"]
 TENURE_CATEGORIES = {"tenure_first": "first", "tenure_returning": "returning"}
+# An open mention (a neutral aspect with no opinion word in reach) takes the polarity of its clause
+# window when the sentiment model is clearly on one side; in between it stays neutral.
+OPEN_NEG_BELOW = 0.25
+OPEN_POS_ABOVE = 0.85
+OPEN_CONFIDENCE = 0.7
+OPEN_SUFFIX = "+sentiment"
 
 
 @dataclass(frozen=True)
@@ -58,19 +64,45 @@ def load_resources(lexicon_dir: str | None = None, sentiment: str = "default", b
 class TaggedText:
     norm: Normalized
     words: list[str]
+    starts: list[int]
     mentions: list[Mention]
     is_log: bool
 
 
 def tag_texts(texts: list[str], resources: Resources) -> list[TaggedText]:
-    """Normalise, segment and detect mentions for each text (no sentiment)."""
+    """Normalise, segment and detect mentions for each text; open mentions are settled by sentiment."""
     out = []
     for text in texts:
         norm = normalize(text)
         words, starts = resources.segmenter.boundaries(norm.text)
         mentions, is_log = resources.detector.detect(norm.text, words, starts)
-        out.append(TaggedText(norm, words, mentions, is_log))
-    return out
+        out.append(TaggedText(norm, words, starts, mentions, is_log))
+    return settle_open_mentions(out, resources.sentiment)
+
+
+def settle_open_mentions(tagged: list[TaggedText], sentiment) -> list[TaggedText]:
+    """Give open mentions the polarity of their clause window where the model is confident.
+
+    All windows of a batch are scored in one call, from the words the review was already cut into.
+    """
+    jobs = [(i, k) for i, t in enumerate(tagged) for k, m in enumerate(t.mentions) if m.open]
+    if not jobs or getattr(sentiment, "name", "") == "none":
+        return tagged
+    texts, tokens = [], []
+    for i, k in jobs:
+        t, m = tagged[i], tagged[i].mentions[k]
+        lo, hi = m.window
+        texts.append(t.norm.text[lo:hi])
+        tokens.append([w for w, s in zip(t.words, t.starts) if lo <= s < hi])
+    scores = np.asarray(sentiment.score(texts, tokens), dtype=float).reshape(len(jobs))
+    settled = {i: list(tagged[i].mentions) for i, _ in jobs}
+    for (i, k), score in zip(jobs, scores):
+        polarity = "neg" if score < OPEN_NEG_BELOW else "pos" if score > OPEN_POS_ABOVE else None
+        if polarity:
+            m = settled[i][k]
+            settled[i][k] = replace(m, polarity=polarity, confidence=m.confidence * OPEN_CONFIDENCE,
+                                    rule=m.rule + OPEN_SUFFIX, open=False)
+    return [replace(t, mentions=dedupe_mentions(settled[i])) if i in settled else t for i, t in enumerate(tagged)]
 
 
 def tag_records(records: pd.DataFrame, resources: Resources) -> tuple[pd.DataFrame, pd.DataFrame]:
