@@ -18,8 +18,11 @@ Offsets here are into the normalised text; the tagger maps them back to the orig
 from __future__ import annotations
 
 import re
+from bisect import bisect_right
 from dataclasses import dataclass
 from typing import Iterable
+
+import ahocorasick
 
 from cxtext.lexicon import Lexicon, TermRule
 
@@ -29,6 +32,7 @@ __all__ = ["Mention", "Detector", "build_detector", "dedupe_mentions", "MODIFIER
 MODIFIER_CHARS = frozenset("很太不没好超真挺蛮巨特非常比较较更最有点还都也极贼忒够老一些略偏稍")
 PARTICLE_CHARS = frozenset("了的啊呀吧啦嘛哦呢哈滴喔噢咯么死点些多")
 CLAUSE_PUNCT = frozenset(",.!?;:，。！？；：~～…\n\r\t ()（）【】[]「」『』\"“”")
+_CLAUSE_PUNCT_RE = re.compile("[" + re.escape("".join(sorted(CLAUSE_PUNCT))) + "]+")
 NEGATION_WINDOW = 6
 # An opinion belongs to an aspect only when close: 服务态度很好 yes, a 好 twenty characters on no.
 ASPECT_REACH = 8
@@ -67,15 +71,27 @@ class Detector:
         self.lexicon = lexicon
         self._rules_by_term: dict[str, list[TermRule]] = {}
         self._regex_rules = [r for r in lexicon.rules if r.is_regex]
-        self._regex = [(r, r.pattern) for r in self._regex_rules]
+        self._regex_pairs = [(r, r.pattern) for r in self._regex_rules]
+        self._regex_always, self._regex_triggers = _regex_triggers(self._regex_pairs)
         for rule in lexicon.rules:
             if not rule.is_regex:
                 self._rules_by_term.setdefault(rule.term, []).append(rule)
         vocabulary = set(self._rules_by_term) | set(lexicon.opinions) | set(lexicon.negators)
         vocabulary |= set(lexicon.markers) | set(lexicon.pseudo_negators)
-        self._index = _first_char_index(vocabulary)
+        # One pass over the text finds every term (Aho-Corasick, in C); a per-character scan in
+        # Python cost as much as segmentation itself.
+        self._automaton = ahocorasick.Automaton()
+        for term in vocabulary:
+            if term:
+                self._automaton.add_word(term, term)
+        self._automaton.make_automaton()
         self._negator_index = _first_char_index(lexicon.negators | lexicon.pseudo_negators)
         self._contrast = frozenset(t for t, k in lexicon.markers.items() if k == "contrast")
+        by_kind: dict[str, list[str]] = {}
+        for term, kind in lexicon.markers.items():
+            by_kind.setdefault(kind, []).append(term)
+        self._marker_res = {k: re.compile("|".join(map(re.escape, sorted(ts, key=len, reverse=True))))
+                            for k, ts in by_kind.items()}
         self._speaker_re = _speaker_pattern(lexicon.speakers)
         self._rule_terms = frozenset(self._rules_by_term)
 
@@ -101,17 +117,17 @@ class Detector:
                 spans: Iterable[tuple[int, int]]) -> list[tuple[int, int]]:
         """Clause spans within `spans`: cut at punctuation and before contrast words."""
         cuts = {0, len(text)}
-        for i, ch in enumerate(text):
-            if ch in CLAUSE_PUNCT:
-                cuts.add(i)
-                cuts.add(i + 1)
+        for found in _CLAUSE_PUNCT_RE.finditer(text):
+            cuts.add(found.start())
+            cuts.add(found.end())
         for word, start in zip(words, starts):
             if word in self._contrast:
                 cuts.add(start)
+        ordered = sorted(cuts)
         result = []
         for span_start, span_end in spans:
-            inner = sorted(c for c in cuts if span_start < c < span_end)
-            edges = [span_start, *inner, span_end]
+            edges = [span_start, *ordered[bisect_right(ordered, span_start):bisect_right(ordered, span_end - 1)],
+                     span_end]
             for a, b in zip(edges, edges[1:]):
                 a, b = _trim(text, a, b)
                 if b > a:
@@ -120,12 +136,12 @@ class Detector:
 
     # --- matching ------------------------------------------------------------------------
     def _matches(self, text: str, starts: list[int]) -> list[_Match]:
-        token_of = _token_of_char(starts, len(text))
         found = []
-        for i, ch in enumerate(text):
-            for term in self._index.get(ch, ()):
-                if text.startswith(term, i) and _fits_words(text, i, i + len(term), starts, token_of):
-                    found.append(_Match(i, i + len(term), term, starts[token_of[i]]))
+        for last, term in self._automaton.iter(text):
+            s, e = last - len(term) + 1, last + 1
+            first = bisect_right(starts, s) - 1
+            if _fits_words(text, s, e, starts, first):
+                found.append(_Match(s, e, term, starts[first]))
         return found
 
     def detect(self, text: str, words: list[str], starts: list[int]) -> tuple[list[Mention], bool]:
@@ -136,7 +152,7 @@ class Detector:
             return [], is_log
         matches = self._matches(text, starts)
         mentions: list[Mention] = []
-        clause_of = _clause_lookup(clauses, len(text))
+        clause_of = _ClauseLookup(clauses)
         by_clause: dict[int, list[_Match]] = {}
         for m in matches:
             c = clause_of[m.start]
@@ -257,7 +273,7 @@ class Detector:
         return self._markers_in(text[at:clause_end], ("wish_tail", "keep"))
 
     def _markers_in(self, segment: str, kinds: tuple[str, ...]) -> set[str]:
-        return {k for t, k in self.lexicon.markers.items() if k in kinds and t in segment}
+        return {k for k in kinds if k in self._marker_res and self._marker_res[k].search(segment)}
 
     def _context_ok(self, rule: TermRule, text: str, clauses, c: int) -> bool:
         if not rule.requires and not rule.excludes:
@@ -274,7 +290,10 @@ class Detector:
 
     def _regex_mentions(self, text: str, clauses, clause_of) -> list[Mention]:
         out = []
-        for rule, pattern in self._regex:
+        wanted = set(self._regex_always)
+        wanted.update(k for _, ks in self._regex_triggers.iter(text) for k in ks)
+        for k in sorted(wanted):
+            rule, pattern = self._regex_pairs[k]
             for found in pattern.finditer(text):
                 s, e = found.span()
                 if e <= s or clause_of[s] < 0:
@@ -302,6 +321,78 @@ def build_detector(lexicon: Lexicon) -> Detector:
 
 # --- helpers ---------------------------------------------------------------------------
 
+def _regex_triggers(pairs: list) -> tuple[list[int], "ahocorasick.Automaton"]:
+    """For each regex rule, literals one of which every match contains; an automaton finds them.
+
+    A review runs only the rules whose trigger occurs in it (running every pattern on every review
+    cost as much as segmentation). Rules with no derivable trigger always run.
+    """
+    always, by_literal = [], {}
+    for k, (_, pattern) in enumerate(pairs):
+        literals = _required_literals(re._parser.parse(pattern.pattern, pattern.flags))
+        if not literals:
+            always.append(k)
+            continue
+        for literal in literals:
+            by_literal.setdefault(literal, []).append(k)
+    automaton = ahocorasick.Automaton()
+    for literal, ks in by_literal.items():
+        automaton.add_word(literal, tuple(ks))
+    if by_literal:
+        automaton.make_automaton()
+    else:  # an empty automaton cannot be iterated
+        automaton.add_word("\0", ())
+        automaton.make_automaton()
+    return always, automaton
+
+
+_ZERO_WIDTH = {"AT", "ASSERT", "ASSERT_NOT"}
+
+
+def _required_literals(items) -> set[str] | None:
+    """Characters one of which any match of this parsed sequence contains (None: unknown)."""
+    for op, arg in items:
+        name = str(op)
+        if name in _ZERO_WIDTH:
+            continue
+        if name in ("MAX_REPEAT", "MIN_REPEAT", "POSSESSIVE_REPEAT"):
+            low, _, sub = arg
+            found = _required_literals(sub) if low >= 1 else None
+        elif name == "SUBPATTERN":
+            found = _required_literals(arg[-1])
+        elif name == "ATOMIC_GROUP":
+            found = _required_literals(arg)
+        else:
+            found = _literal_set(name, arg)
+        if found:
+            return found
+    return None
+
+
+def _literal_set(name: str, arg) -> set[str] | None:
+    if name == "LITERAL":
+        return {chr(arg)}
+    if name == "IN":
+        chars: set[str] = set()
+        for op, value in arg:
+            if str(op) == "LITERAL":
+                chars.add(chr(value))
+            elif str(op) == "RANGE" and value[1] - value[0] < 64:
+                chars.update(chr(c) for c in range(value[0], value[1] + 1))
+            else:
+                return None
+        return chars
+    if name == "BRANCH":
+        union: set[str] = set()
+        for seq in arg[1]:
+            found = _required_literals(seq)
+            if not found:
+                return None
+            union |= found
+        return union
+    return None
+
+
 def _first_char_index(terms: Iterable[str]) -> dict[str, tuple[str, ...]]:
     index: dict[str, list[str]] = {}
     for term in terms:
@@ -317,17 +408,9 @@ def _longest_at(text: str, i: int, index: dict[str, tuple[str, ...]]) -> str | N
     return None
 
 
-def _token_of_char(starts: list[int], length: int) -> list[int]:
-    token_of = [0] * length
-    for k in range(len(starts) - 1):
-        for j in range(starts[k], starts[k + 1]):
-            token_of[j] = k
-    return token_of
-
-
-def _fits_words(text: str, s: int, e: int, starts: list[int], token_of: list[int]) -> bool:
+def _fits_words(text: str, s: int, e: int, starts: list[int], first: int) -> bool:
     """The match [s, e) does not cut a word, except a word of modifiers + term + particles."""
-    first, last = token_of[s], token_of[e - 1]
+    last = bisect_right(starts, e - 1) - 1
     head = text[starts[first]:s]
     tail = text[e:starts[last + 1]]
     return all(ch in MODIFIER_CHARS for ch in head) and all(ch in PARTICLE_CHARS for ch in tail)
@@ -378,12 +461,16 @@ def _trim(text: str, a: int, b: int) -> tuple[int, int]:
     return a, b
 
 
-def _clause_lookup(clauses: list[tuple[int, int]], length: int) -> list[int]:
-    clause_of = [-1] * max(length, 1)
-    for k, (a, b) in enumerate(clauses):
-        for j in range(a, b):
-            clause_of[j] = k
-    return clause_of
+class _ClauseLookup:
+    """clause index of a character offset (-1 outside every clause), by bisection."""
+
+    def __init__(self, clauses: list[tuple[int, int]]):
+        self._clauses = clauses
+        self._starts = [a for a, _ in clauses]
+
+    def __getitem__(self, pos: int) -> int:
+        k = bisect_right(self._starts, pos) - 1
+        return k if k >= 0 and pos < self._clauses[k][1] else -1
 
 
 def _drop_contained(matches: list[_Match]) -> list[_Match]:
