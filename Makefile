@@ -31,5 +31,13 @@ report: $(STAMP)
 	$(VENV)/bin/cxtext report out/ --out docs/report.html
 	$(PY) -m cxtext.report.browser docs/report.html docs/report.png --height 3400
 
+# Sentiment: SnowNLP default vs SnowNLP retrained vs ours on held-out rows (needs ../shared/data).
+bench-sentiment: $(STAMP)
+	$(PY) bench/sentiment.py
+
+# Retrain the shipped sentiment model on ../shared/data/corpora.
+train-sentiment: $(STAMP)
+	$(VENV)/bin/cxtext train sentiment shared --out cxtext/models/sentiment-zh
+
 clean:
 	rm -rf out .pytest_cache

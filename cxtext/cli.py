@@ -107,10 +107,28 @@ def _cmd_report(args: argparse.Namespace) -> int:
     return report_command(args)
 
 
+def _add_train(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("train", help="train a model on labelled data")
+    tsub = p.add_subparsers(dest="model", required=True)
+    s = tsub.add_parser("sentiment", help="train a review sentiment model (use it with --sentiment DIR)")
+    s.add_argument("data", help="labelled CSV/TSV/XLSX/JSONL with text and label columns, "
+                   "or 'shared' to retrain the default on ../shared/data")
+    s.add_argument("--text-col", default="text", help="text column (default: text)")
+    s.add_argument("--label-col", default="label", help="label column: 1/0, pos/neg, positive/negative, 正面/负面")
+    s.add_argument("--out", required=True, help="model folder to write")
+    s.set_defaults(func=_cmd_train)
+
+
+def _cmd_train(args: argparse.Namespace) -> int:
+    from cxtext.train import train_command
+
+    return train_command(args)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="cxtext", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
-    for add in (_add_run, _add_eval, _add_report, _add_inbox):
+    for add in (_add_run, _add_eval, _add_report, _add_inbox, _add_train):
         add(sub)
     return parser
 
