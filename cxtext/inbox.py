@@ -7,11 +7,11 @@ it twice over the same inbox adds nothing.
 """
 from __future__ import annotations
 
-import logging
 from pathlib import Path
 from typing import Any
 
-from cxtext.run import RunOptions, RunSession, execute, options_from_args, print_summary, retag_warehouse
+from cxtext.run import (RunOptions, RunSession, configure_logging, execute, options_from_args, print_summary,
+                        retag_warehouse)
 
 
 def process_inbox(inbox: str | Path, warehouse: str | Path, options: RunOptions, retag: bool = False) -> dict[str, Any]:
@@ -27,7 +27,7 @@ def process_inbox(inbox: str | Path, warehouse: str | Path, options: RunOptions,
 
 def inbox_command(args: Any) -> int:
     """`cxtext inbox DIR`: run process_inbox once (as the process_inbox flow unless --no-prefect)."""
-    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    configure_logging()
     options = options_from_args(args, kind="inbox")
     if not Path(args.inbox).is_dir():
         raise SystemExit(f"{args.inbox}: the inbox must be a folder")

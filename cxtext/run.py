@@ -577,9 +577,19 @@ def print_summary(summary: dict[str, Any]) -> None:
     print(f"{summary['mentions']} mentions; took {summary['timings_s']['total']:.1f} s")
 
 
+def configure_logging() -> None:
+    """cxtext's own INFO lines on stderr (other libraries keep their defaults)."""
+    logger = logging.getLogger("cxtext")
+    if not logger.handlers:
+        handler = logging.StreamHandler()
+        handler.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
+        logger.addHandler(handler)
+        logger.setLevel(logging.INFO)
+
+
 def run_command(args: Any) -> int:
     """`cxtext run`: plain by default; `--prefect` runs the same stages as the tag_dump flow."""
-    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    configure_logging()
     options = options_from_args(args)
     warehouse = getattr(args, "warehouse", None)
     if getattr(args, "retag", False) and not warehouse:
