@@ -24,9 +24,11 @@ REVIEW_COLUMNS = ["review_id", "text", "text_norm", "sentiment", "sentiment_scor
                   "is_complaint_log", "n_mentions", "n_pain_points", "source_file", "source_row"]
 TENURE_CATEGORIES = {"tenure_first": "first", "tenure_returning": "returning"}
 # An open mention (a neutral aspect with no opinion word in reach) takes the polarity of its clause
-# window when the sentiment model is clearly on one side; in between it stays neutral.
-OPEN_NEG_BELOW = 0.25
-OPEN_POS_ABOVE = 0.85
+# window when the sentiment model is clearly on one side; in between it stays neutral. Measured on
+# the dev gold: a looser negative bound (0.1-0.3) turned neutral booking and price statements in
+# unhappy reviews into false pain points, so only near-certain negatives count.
+OPEN_NEG_BELOW = 0.01
+OPEN_POS_ABOVE = 0.95
 OPEN_CONFIDENCE = 0.7
 OPEN_SUFFIX = "+sentiment"
 

@@ -7,7 +7,7 @@ from cxtext.tagger import MENTION_COLUMNS, load_resources, tag_records
 
 @pytest.fixture(scope="module")
 def resources():
-    return load_resources(sentiment="none")
+    return load_resources(sentiment="default")
 
 
 def _records(texts, **extra):
