@@ -431,6 +431,12 @@ def test_cli_report(run_dir, tmp_path, capsys):
     assert "store=南山店" in html and "since=2024-06-01" in html
     wb = load_workbook(out.with_suffix(".xlsx"))
     assert wb["Reviews"].max_row == 1 + 2                            # r08 and r09
+    folder = tmp_path / "folder"
+    assert cli_main(["report", str(run_dir), "--out", str(folder)]) == 0
+    assert (folder / "report.html").exists() and (folder / "report.xlsx").exists()
+    only_xlsx = tmp_path / "book.xlsx"
+    assert cli_main(["report", str(run_dir), "--out", str(only_xlsx)]) == 0
+    assert only_xlsx.exists() and not only_xlsx.with_suffix(".html").exists()
     assert cli_main(["report", str(tmp_path / "nope"), "--out", str(out)]) == 2
     assert "not found" in capsys.readouterr().err
     with pytest.raises(SystemExit):
