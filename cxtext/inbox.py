@@ -10,8 +10,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from cxtext.run import (RunOptions, RunSession, configure_logging, execute, options_from_args, print_summary,
-                        retag_warehouse)
+from cxtext.run import (RunOptions, RunSession, configure_logging, execute, options_from_args,
+                        print_summary, retag_warehouse)
 
 
 def process_inbox(inbox: str | Path, warehouse: str | Path, options: RunOptions, retag: bool = False) -> dict[str, Any]:

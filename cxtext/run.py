@@ -12,6 +12,7 @@ Plain `cxtext run` never imports Prefect.
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import logging
 import multiprocessing
 import os
@@ -46,14 +47,42 @@ class ResourceSpec:
     lexicon_dir: str | None = None
     sentiment: str = "default"
     backend: str = "jieba"
-    # Set to the run id by each run, so a long-lived worker (Dask) reloads lexicons edited since.
+    # Fingerprint of the files behind the resources (see `with_fingerprint`): a long-lived worker
+    # (Dask, or this process across runs) reloads exactly when lexicons or models changed.
     token: str = ""
+
+    def with_fingerprint(self) -> "ResourceSpec":
+        """This spec with `token` set from the size and mtime of every lexicon and model file."""
+        return replace(self, token=resource_fingerprint(self))
 
     def load(self) -> Any:
         """Load lexicons, segmenter and models (`cxtext.tagger.load_resources`)."""
         from cxtext.tagger import load_resources
 
         return load_resources(lexicon_dir=self.lexicon_dir, sentiment=self.sentiment, backend=self.backend)
+
+
+def _resource_roots(spec: ResourceSpec) -> list[Path]:
+    from cxtext.paths import lexicon_dir
+
+    roots = [Path(spec.lexicon_dir) if spec.lexicon_dir else lexicon_dir()]
+    if Path(spec.sentiment).is_dir():
+        roots.append(Path(spec.sentiment))
+    elif spec.sentiment == "default":
+        from cxtext.sentiment import shipped_model_dir
+
+        roots.append(Path(shipped_model_dir()))
+    return roots
+
+
+def resource_fingerprint(spec: ResourceSpec) -> str:
+    """A cheap fingerprint (paths, sizes, mtimes; nothing read) of the files a spec loads."""
+    digest = hashlib.sha256(repr((spec.lexicon_dir, spec.sentiment, spec.backend)).encode("utf-8"))
+    for root in _resource_roots(spec):
+        for path in sorted(p for p in root.rglob("*") if p.is_file()) if root.is_dir() else []:
+            st = path.stat()
+            digest.update(f"{path}\x1f{st.st_size}\x1f{st.st_mtime_ns}\n".encode("utf-8"))
+    return digest.hexdigest()[:16]
 
 
 # The resources of the latest spec this process used. This is the only module-level state, and it
@@ -192,15 +221,15 @@ class RunSession:
     """
 
     def __init__(self, inputs: list[str | Path], out_dir: str | Path | None, warehouse: str | Path | None,
-                 options: RunOptions):
+                 options: RunOptions, run_id: str | None = None):
         if out_dir is None and warehouse is None:
             raise ValueError("a run needs an output directory, a warehouse, or both")
         self.inputs = [Path(p) for p in inputs]
         self.out_dir = Path(out_dir) if out_dir is not None else None
         self.warehouse_path = Path(warehouse) if warehouse is not None else None
         self.options = options
-        self.run_id = new_run_id()
-        self.spec = replace(options.spec, token=self.run_id)  # what tagging uses in every process
+        self.run_id = run_id or new_run_id()
+        self.spec = options.spec.with_fingerprint()  # what tagging uses in every process
         self.started_at = dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
         self.timings: Counter[str] = Counter()
         self.counts: Counter[str] = Counter()
@@ -478,7 +507,7 @@ def retag_warehouse(warehouse_path: str | Path, options: RunOptions,
     Returns the number of reviews re-tagged.
     """
     run_id = new_run_id("retag-")
-    spec = replace(options.spec, token=run_id)
+    spec = options.spec.with_fingerprint()
     current = store.resources_hash(process_resources(spec).manifest())
     with store.Warehouse(Path(warehouse_path)) as wh:
         stale = wh.stale_reviews(current)
@@ -510,9 +539,9 @@ def _empty_quarantine() -> pd.DataFrame:
 
 
 def run_dump(inputs: list[str | Path], out_dir: str | Path | None, options: RunOptions,
-             warehouse: str | Path | None = None) -> dict[str, Any]:
+             warehouse: str | Path | None = None, run_id: str | None = None) -> dict[str, Any]:
     """Tag `inputs` into `out_dir` (and the warehouse when given) without Prefect; returns run.json."""
-    with RunSession(inputs, out_dir, warehouse, options) as session:
+    with RunSession(inputs, out_dir, warehouse, options, run_id=run_id) as session:
         return execute(session)
 
 
