@@ -100,8 +100,13 @@ class Detector:
         """Spans of `text` said by the customer, and whether the text is a log with turns."""
         if self._speaker_re is None:
             return [(0, len(text))], False
-        marks = [(m.start(), m.end(), self.lexicon.speakers[m.group("who") or m.group("said")])
+        found = [(m.start(), m.end(), self.lexicon.speakers[m.group("who") or m.group("said")], bool(m.group("who")))
                  for m in self._speaker_re.finditer(text)]
+        if {role for _, _, role, _ in found} != {"customer", "agent"}:
+            # One side only: "客服回复超级慢" is a review about the agent, not a turn. A colon-form
+            # reply (酒店回复2026年3月2日：…) still ends the customer's part.
+            found = [f for f in found if f[3] and f[2] == "agent"]
+        marks = [(start, end, role) for start, end, role, _ in found]
         if not marks:
             return [(0, len(text))], False
         spans = [(0, marks[0][0])] if marks[0][0] > 0 else []
