@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from prefect import flow, get_run_logger, task
-from prefect.artifacts import create_markdown_artifact, create_table_artifact
+from prefect.artifacts import create_link_artifact, create_markdown_artifact, create_table_artifact
 from prefect.cache_policies import NONE as NO_CACHE
 from prefect.context import FlowRunContext
 from prefect.task_runners import ThreadPoolTaskRunner
@@ -72,8 +72,13 @@ def commit_run_dir_task(session: RunSession) -> dict[str, Any]:
 
 @task(name="write-reports", retries=1, retry_delay_seconds=1, **NO_PERSIST)
 def reports_task(session: RunSession) -> Any:
-    """report.html / report.xlsx beside the run's files (each write replaces the last)."""
-    return session.write_reports()
+    """report.html / report.xlsx beside the run's files (each write replaces the last), each linked
+    from the flow run as an artifact so the Prefect UI leads to them."""
+    written = session.write_reports() or {}
+    for kind, path in sorted(written.items()):
+        create_link_artifact(link=Path(path).resolve().as_uri(), link_text=f"cxtext {kind} report",
+                             key=f"cxtext-report-{kind}", description=f"The {kind} report of this run")
+    return written
 
 
 @task(name="retag-warehouse", **NO_PERSIST)

@@ -130,6 +130,8 @@ COMPLAINT_LOGS = [
      {"waiting_time": "neg"}, {"hygiene"}),
     ("房间很好，前台很热情。酒店回复2026年3月2日：感谢您的入住，我们的价格实惠",
      {"staff_attitude": "pos"}, {"price"}),
+    # one side only and no colon: a review about the agent, not a log
+    ("客服回复超级慢，问个尺寸隔了两个小时才回", {"waiting_time": "neg"}, set()),
 ]
 
 

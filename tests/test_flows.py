@@ -52,7 +52,7 @@ def test_tag_dump_flow_writes_the_same_tables_and_publishes_artifacts(prefect_ha
 
     from pipelines.flows import run_tag_dump
 
-    options = RunOptions(chunk_rows=150, workers=2, reports=False)
+    options = RunOptions(chunk_rows=150, workers=2, reports=True)
     summary = run_tag_dump([str(dump_dir)], str(tmp_path / "flow"), options, warehouse=str(tmp_path / "wh.duckdb"))
     assert summary["rows_read"] == summary["rows_tagged"] + summary["rows_quarantined"] == 600
     _assert_same_tables(plain_out, tmp_path / "flow")
@@ -65,6 +65,11 @@ def test_tag_dump_flow_writes_the_same_tables_and_publishes_artifacts(prefect_ha
     table = kinds["cxtext-tag-dump-counts"].data
     rows = json.loads(table) if isinstance(table, str) else table
     assert {"measure": "rows_read", "value": 600} in rows
+    with get_client(sync_client=True) as client:
+        links = client.read_artifacts(
+            artifact_filter=ArtifactFilter(key=ArtifactFilterKey(any_=["cxtext-report-html", "cxtext-report-xlsx"])))
+    assert {a.key for a in links} == {"cxtext-report-html", "cxtext-report-xlsx"}
+    assert all((tmp_path / "flow").resolve().as_uri() in a.data for a in links)
 
 
 @pytest.mark.flow
