@@ -126,7 +126,10 @@ def _cmd_train(args: argparse.Namespace) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="cxtext", description=__doc__)
+    parser = argparse.ArgumentParser(
+        prog="cxtext",
+        description="Customer-experience insight from Chinese reviews and complaint logs: touchpoints, "
+                    "pain points, sentiment and the evidence for each tag.")
     sub = parser.add_subparsers(dest="command", required=True)
     for add in (_add_run, _add_eval, _add_report, _add_inbox, _add_train):
         add(sub)
