@@ -20,6 +20,8 @@ import hashlib
 import json
 import re
 from dataclasses import dataclass, field
+from itertools import repeat
+from operator import add
 from pathlib import Path
 from typing import Protocol, Sequence
 
@@ -46,8 +48,10 @@ __all__ = [
 MODEL_FORMAT = "cxtext-sentiment-linear/1"
 # Calibrated scores in [0.4, 0.6] are too close to call: label them 'neu' rather than guess.
 NEU_BAND = (0.4, 0.6)
+MAX_WORD_CHARS = 6
 MODEL_FILES = ("model.json", "vocab.json", "weights.npz")
-_SPACE = re.compile(r"\s+")
+TABLES = ("bigram_keys", "bigram_ids", "char_keys", "char_ids")
+_SPACE = re.compile(r"[\s\x00]+")  # NUL too: it separates documents in a batch
 
 
 class SentimentModelError(ValueError):
@@ -86,19 +90,28 @@ def snownlp_retrained_path() -> Path:
 # --- features -------------------------------------------------------------------------------
 
 def ngrams(tokens: Sequence[str], text: str, word_n: int = 2, char_n: tuple[int, int] = (1, 3)):
-    """Word n-grams (joined by a space) from `tokens` and character n-grams from `text`.
+    """Word 1–2-grams (a bigram joined by a space) from `tokens`; character n-grams from `text`.
 
     Whitespace tokens are dropped and whitespace is removed before taking character n-grams, so
-    spacing differences between sources do not change the features.
+    spacing differences between sources do not change the features. Words longer than
+    MAX_WORD_CHARS (runs of Latin letters or digits that jieba keeps whole) give no word n-gram,
+    so the vocabulary never holds a phrase longer than two short words; their characters still
+    count. (Built with `map` over shifted copies rather than slicing in a loop: this runs on
+    every review.)
     """
-    words = [t for t in tokens if t and not t.isspace()]
-    wgrams = list(words)
-    for n in range(2, word_n + 1):
-        wgrams.extend(" ".join(words[i:i + n]) for i in range(len(words) - n + 1))
-    compact = _SPACE.sub("", text)
+    words = [t for t in tokens if not t.isspace()]
+    short = [len(w) <= MAX_WORD_CHARS for w in words]
+    wgrams = [w for w, ok in zip(words, short) if ok]
+    if word_n >= 2:
+        wgrams.extend(a + " " + b for a, b, oka, okb in zip(words, words[1:], short, short[1:]) if oka and okb)
+    compact = _SPACE.sub("", text) if _SPACE.search(text) else text
     cgrams: list[str] = []
-    for n in range(char_n[0], char_n[1] + 1):
-        cgrams.extend(compact[i:i + n] for i in range(len(compact) - n + 1))
+    grams: Sequence[str] = compact
+    for n in range(1, char_n[1] + 1):
+        if n > 1:
+            grams = list(map(add, grams, compact[n - 1:]))
+        if n >= char_n[0]:
+            cgrams.extend(grams)
     return wgrams, cgrams
 
 
@@ -106,16 +119,41 @@ def ngrams(tokens: Sequence[str], text: str, word_n: int = 2, char_n: tuple[int,
 class NgramFeaturizer:
     """Sublinear TF-IDF over a fixed vocabulary of word and character n-grams, rows L2-normalised.
 
-    Matches scikit-learn's `TfidfVectorizer(sublinear_tf=True, norm='l2')` on the same analyzer
-    (checked in the tests), but builds the whole batch's sparse matrix in one go from dictionary
-    look-ups, which is what makes scoring cheap.
+    Matches scikit-learn's `TfidfVectorizer(sublinear_tf=True, norm='l2')` on the `ngrams`
+    analyzer (checked in the tests), but does almost no per-n-gram work in Python: each token is
+    looked up once; word bigrams become integer pairs and character n-grams integer codes (code
+    points packed 21 bits apart, exact for n ≤ 3), both found with one `searchsorted` per batch.
     """
 
-    word_vocab: dict[str, int]
-    char_vocab: dict[str, int]
+    word_grams: list[str]  # feature i (unigrams, and bigrams joined by a space)
+    char_grams: list[str]  # feature len(word_grams) + i
     idf: np.ndarray
     word_n: int = 2
     char_n: tuple[int, int] = (1, 3)
+    tables: dict[str, np.ndarray] | None = None  # look-up tables, derived from the grams when None
+
+    def __post_init__(self) -> None:
+        if self.word_n not in (1, 2) or not 1 <= self.char_n[0] <= self.char_n[1] <= 3:
+            raise ValueError(f"word n-grams up to 2 and character n-grams within 1-3 are supported, "
+                             f"not {self.word_n} and {self.char_n}")
+        uni = [(g, i) for i, g in enumerate(self.word_grams) if " " not in g]
+        self._unigrams: dict[str, int] = dict(uni)
+        if self.tables is None:
+            self.tables = self._build_tables()
+        t = self.tables
+        self._bigrams = (t["bigram_keys"], t["bigram_ids"])
+        self._chars = (t["char_keys"], t["char_ids"])
+
+    def _build_tables(self) -> dict[str, np.ndarray]:
+        pairs = []
+        for idx, gram in enumerate(self.word_grams):
+            parts = gram.split(" ")
+            if len(parts) == 2 and parts[0] in self._unigrams and parts[1] in self._unigrams:
+                pairs.append((self._unigrams[parts[0]] * self.n_features + self._unigrams[parts[1]], idx))
+        offset = len(self.word_grams)
+        bk, bi = _sorted_table(pairs)
+        ck, ci = _sorted_table(_char_keys(self.char_grams, offset))
+        return {"bigram_keys": bk, "bigram_ids": bi, "char_keys": ck, "char_ids": ci}
 
     @property
     def n_features(self) -> int:
@@ -127,29 +165,103 @@ class NgramFeaturizer:
 
         if len(texts) != len(tokens):
             raise ValueError(f"texts ({len(texts)}) and tokens ({len(tokens)}) differ in length")
+        n_docs, n_feat = len(texts), self.n_features
         rows, cols = self._indices(texts, tokens)
-        data = np.ones(len(cols), dtype=np.float32)
-        m = sp.csr_matrix((data, (rows, cols)), shape=(len(texts), self.n_features), dtype=np.float32)
-        m.sum_duplicates()
-        np.log(m.data, out=m.data)
-        m.data += 1.0
-        m.data *= self.idf[m.indices]
-        norms = np.sqrt(np.asarray(m.multiply(m).sum(axis=1)).ravel())
+        # Count each (row, column) pair once: sorted unique keys give CSR order directly.
+        keys, counts = np.unique(rows * n_feat + cols, return_counts=True)
+        r = keys // n_feat
+        c = keys - r * n_feat
+        v = (1.0 + np.log(counts)).astype(np.float32) * self.idf[c]
+        norms = np.sqrt(np.bincount(r, weights=np.square(v, dtype=np.float64), minlength=n_docs))
         norms[norms == 0] = 1.0
-        m.data /= np.repeat(norms, np.diff(m.indptr)).astype(np.float32)
-        return m
+        v /= norms[r].astype(np.float32)
+        indptr = np.zeros(n_docs + 1, dtype=np.int64)
+        np.cumsum(np.bincount(r, minlength=n_docs), out=indptr[1:])
+        return sp.csr_matrix((v, c, indptr), shape=(n_docs, n_feat))
 
     def _indices(self, texts, tokens) -> tuple[np.ndarray, np.ndarray]:
-        wget, cget = self.word_vocab.get, self.char_vocab.get
-        rows: list[int] = []
-        cols: list[int] = []
-        for i, (text, toks) in enumerate(zip(texts, tokens)):
-            wgrams, cgrams = ngrams(toks, text, self.word_n, self.char_n)
-            ids = [j for j in map(wget, wgrams) if j is not None]
-            ids.extend(j for j in map(cget, cgrams) if j is not None)
-            cols.extend(ids)
-            rows.extend([i] * len(ids))
-        return np.asarray(rows, dtype=np.int64), np.asarray(cols, dtype=np.int64)
+        """(row, column) of every in-vocabulary n-gram occurrence in the batch."""
+        rows, cols = self._word_indices(tokens)
+        crows, ccols = self._char_indices(texts)
+        return np.concatenate(rows + crows), np.concatenate(cols + ccols)
+
+    def _word_indices(self, tokens) -> tuple[list[np.ndarray], list[np.ndarray]]:
+        get, unknown = self._unigrams.get, repeat(-1)
+        ids: list[int] = []
+        lengths = np.zeros(len(tokens), dtype=np.int64)
+        for i, toks in enumerate(tokens):
+            before = len(ids)
+            # a long word is absent from the vocabulary (see `ngrams`), so it gets -1 like any unknown word
+            ids.extend(map(get, [t for t in toks if not t.isspace()], unknown))
+            lengths[i] = len(ids) - before
+        idx = np.asarray(ids, dtype=np.int64)
+        doc = np.repeat(np.arange(len(tokens), dtype=np.int64), lengths)
+        known = idx >= 0
+        rows, cols = [doc[known]], [idx[known]]
+        if self.word_n == 2 and len(idx) > 1:
+            a, b = idx[:-1], idx[1:]
+            ok = (a >= 0) & (b >= 0) & (doc[:-1] == doc[1:])
+            found, col = _lookup(self._bigrams, a[ok] * self.n_features + b[ok])
+            rows.append(doc[:-1][ok][found])
+            cols.append(col)
+        return rows, cols
+
+    def _char_indices(self, texts) -> tuple[list[np.ndarray], list[np.ndarray]]:
+        compact = [_SPACE.sub("", t) if _SPACE.search(t) else t for t in texts]
+        # One code array for the batch; code 0 separates documents (and never occurs in them).
+        codes = np.frombuffer("\0".join(compact).encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
+        codes = codes.astype(np.uint64)
+        doc = np.repeat(np.arange(len(texts), dtype=np.int64), [len(c) + 1 for c in compact])[: len(codes)]
+        rows, cols = [], []
+        for n in range(self.char_n[0], self.char_n[1] + 1):
+            width = len(codes) - n + 1
+            if width <= 0:
+                break
+            key, ok = codes[:width].copy(), codes[:width] != 0
+            for j in range(1, n):
+                nxt = codes[j:j + width]
+                key = (key << np.uint64(21)) | nxt
+                ok &= nxt != 0
+            found, col = _lookup(self._chars, key[ok])
+            rows.append(doc[:width][ok][found])
+            cols.append(col)
+        return rows, cols
+
+
+def _char_keys(char_grams: list[str], offset: int) -> list[tuple[int, int]]:
+    """(packed code points, feature index) for every character n-gram of the vocabulary."""
+    out = []
+    for n in (1, 2, 3):
+        idx = [i for i, g in enumerate(char_grams) if len(g) == n]
+        if not idx:
+            continue
+        joined = "".join(char_grams[i] for i in idx)
+        codes = np.frombuffer(joined.encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
+        codes = codes.astype(np.uint64).reshape(-1, n)
+        key = codes[:, 0].copy()
+        for j in range(1, n):
+            key = (key << np.uint64(21)) | codes[:, j]
+        out.extend(zip(key.tolist(), (offset + i for i in idx)))
+    return out
+
+
+def _sorted_table(pairs: list[tuple[int, int]]) -> tuple[np.ndarray, np.ndarray]:
+    keys = np.array([k for k, _ in pairs], dtype=np.uint64)
+    ids = np.array([i for _, i in pairs], dtype=np.int64)
+    order = np.argsort(keys, kind="stable")
+    return keys[order], ids[order]
+
+
+def _lookup(table: tuple[np.ndarray, np.ndarray], query: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Which of `query` are in the table's keys, and the feature index of those that are."""
+    keys, ids = table
+    query = query.astype(np.uint64, copy=False)
+    if len(keys) == 0:
+        return np.zeros(len(query), dtype=bool), np.zeros(0, dtype=np.int64)
+    pos = np.searchsorted(keys, query)
+    pos[pos == len(keys)] = 0
+    found = keys[pos] == query
+    return found, ids[pos[found]]
 
 
 # --- our linear model -----------------------------------------------------------------------
@@ -174,11 +286,15 @@ class LinearSentiment:
     name: str = "default"
     path: Path | None = None
 
+    def __post_init__(self) -> None:
+        # experts and gate side by side: one sparse × dense product per batch
+        self._stacked = self.weights if self.gate is None else np.hstack([self.weights, self.gate])
+
     def logits(self, texts_norm: Sequence[str], tokens: Sequence[Sequence[str]]) -> np.ndarray:
         x = self.featurizer.transform(texts_norm, tokens)
         if self.gate is None:
-            return np.asarray(x @ self.weights[:, 0]).ravel() + self.bias[0]
-        both = np.asarray(x @ np.hstack([self.weights, self.gate]))
+            return np.asarray(x @ self._stacked[:, 0]).ravel() + self.bias[0]
+        both = np.asarray(x @ self._stacked)
         k = self.weights.shape[1]
         expert = both[:, :k] + self.bias
         g = both[:, k:] + self.gate_bias
@@ -213,15 +329,15 @@ class LinearSentiment:
         out.mkdir(parents=True, exist_ok=True)
         f = self.featurizer
         arrays = {"idf": f.idf.astype(np.float32), "weights": self.weights.astype(np.float16),
-                  "bias": self.bias.astype(np.float64)}
+                  "bias": self.bias.astype(np.float64), **f.tables}
         if self.gate is not None:
             arrays["gate"] = self.gate.astype(np.float16)
             arrays["gate_bias"] = self.gate_bias.astype(np.float64)
         # Fixed member order and no timestamps inside: the same model gives the same bytes.
         _write_npz(out / "weights.npz", arrays)
-        vocab = {"word": _ordered_keys(f.word_vocab), "char": _ordered_keys(f.char_vocab)}
-        (out / "vocab.json").write_text(json.dumps(vocab, ensure_ascii=False, separators=(",", ":")),
-                                        encoding="utf-8")
+        vocab = {"word": f.word_grams, "char": f.char_grams}
+        # One n-gram a line: readable, diffable, and never a run of review text on one line.
+        (out / "vocab.json").write_text(json.dumps(vocab, ensure_ascii=False, indent=0) + "\n", encoding="utf-8")
         meta = dict(self.meta)
         meta.update({"format": MODEL_FORMAT, "word_ngrams": f.word_n, "char_ngrams": list(f.char_n),
                      "n_features": f.n_features, "calibration": {"a": self.calibration[0],
@@ -243,22 +359,16 @@ class LinearSentiment:
             raise SentimentModelError(f"{d / 'model.json'}: format {meta.get('format')!r}, expected {MODEL_FORMAT!r}")
         vocab = _read_json(d / "vocab.json")
         arrays = _read_npz(d / "weights.npz")
-        word_vocab = {g: i for i, g in enumerate(vocab["word"])}
-        off = len(word_vocab)
-        char_vocab = {g: off + i for i, g in enumerate(vocab["char"])}
-        feat = NgramFeaturizer(word_vocab, char_vocab, arrays["idf"].astype(np.float32),
-                               int(meta["word_ngrams"]), tuple(meta["char_ngrams"]))
-        _check_shapes(d, feat, arrays, meta)
+        _check_shapes(d, vocab, arrays, meta)
+        tables = {k: arrays[k] for k in TABLES}
+        feat = NgramFeaturizer(vocab["word"], vocab["char"], arrays["idf"].astype(np.float32),
+                               int(meta["word_ngrams"]), tuple(meta["char_ngrams"]), tables)
         cal = meta["calibration"]
         gate = arrays.get("gate")
         return cls(feat, arrays["weights"].astype(np.float32), arrays["bias"],
                    None if gate is None else gate.astype(np.float32), arrays.get("gate_bias"),
                    (float(cal["a"]), float(cal["b"])), meta, tuple(meta.get("neu_band", NEU_BAND)),
                    name or meta.get("name", d.name), d)
-
-
-def _ordered_keys(vocab: dict[str, int]) -> list[str]:
-    return [k for k, _ in sorted(vocab.items(), key=lambda kv: kv[1])]
 
 
 def _write_npz(path: Path, arrays: dict[str, np.ndarray]) -> None:
@@ -289,13 +399,21 @@ def _read_json(path: Path) -> dict:
         raise SentimentModelError(f"{path}: not valid UTF-8 JSON ({exc})") from exc
 
 
-def _check_shapes(d: Path, feat: NgramFeaturizer, arrays: dict, meta: dict) -> None:
-    n = feat.n_features
-    w = arrays.get("weights")
-    if w is None or w.ndim != 2 or w.shape[0] != n or arrays["bias"].shape != (w.shape[1],):
-        raise SentimentModelError(f"{d / 'weights.npz'}: weights/bias do not match the {n} n-grams of vocab.json")
+def _check_shapes(d: Path, vocab: dict, arrays: dict, meta: dict) -> None:
+    n = len(vocab.get("word", [])) + len(vocab.get("char", []))
+    where = d / "weights.npz"
+    missing = [k for k in ("idf", "weights", "bias") + TABLES if k not in arrays]
+    if missing:
+        raise SentimentModelError(f"{where}: missing arrays {missing}")
+    w = arrays["weights"]
+    if arrays["idf"].shape != (n,) or w.ndim != 2 or w.shape[0] != n or arrays["bias"].shape != (w.shape[1],):
+        raise SentimentModelError(f"{where}: idf/weights/bias do not match the {n} n-grams of vocab.json")
     if ("gate" in arrays) != (w.shape[1] > 1) or ("gate" in arrays and arrays["gate"].shape != (n, w.shape[1] - 1)):
-        raise SentimentModelError(f"{d / 'weights.npz'}: domain gate does not match the experts in weights")
+        raise SentimentModelError(f"{where}: domain gate does not match the experts in weights")
+    for k in ("bigram", "char"):
+        keys, ids = arrays[f"{k}_keys"], arrays[f"{k}_ids"]
+        if keys.shape != ids.shape or (len(ids) and (ids.min() < 0 or ids.max() >= n)) or np.any(keys[1:] < keys[:-1]):
+            raise SentimentModelError(f"{where}: {k} look-up table is inconsistent with vocab.json")
     if meta.get("n_features") != n:
         raise SentimentModelError(f"{d / 'model.json'}: n_features {meta.get('n_features')} but vocab.json has {n}")
 

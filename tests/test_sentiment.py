@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import json
 import pickle
+import subprocess
+import sys
 
 import numpy as np
 import pandas as pd
@@ -117,7 +119,14 @@ def test_shipped_model_is_small_and_holds_no_sentences():
     assert sum((d / f).stat().st_size for f in sm.MODEL_FILES) <= 20_000_000
     vocab = json.loads((d / "vocab.json").read_text(encoding="utf-8"))
     assert max(len(g) for g in vocab["char"]) <= 3
+    assert all(len(w) <= sm.MAX_WORD_CHARS for g in vocab["word"] for w in g.split(" "))
     assert max(len(g.split(" ")) for g in vocab["word"]) <= 2
+
+
+def test_long_words_give_no_word_ngrams():
+    words, chars = sm.ngrams(["服务", "excellentservice", "很好"], "服务excellentservice很好")
+    assert words == ["服务", "很好"]
+    assert "exc" in chars
 
 
 def test_loading_never_unpickles(monkeypatch):
@@ -181,7 +190,9 @@ def test_featurizer_matches_scikit_learn_tfidf(segmenter):
     ours = feat.transform(norms, tokens).toarray()
     theirs = vec.transform(list(zip(norms, tokens))).toarray()
     keys = sorted(vec.vocabulary_, key=vec.vocabulary_.get)
-    order = np.argsort([feat.word_vocab[k[1:]] if k[0] == "w" else feat.char_vocab[k[1:]] for k in keys])
+    index = {("w", g): i for i, g in enumerate(feat.word_grams)}
+    index.update({("c", g): len(feat.word_grams) + i for i, g in enumerate(feat.char_grams)})
+    order = np.argsort([index[(k[0], k[1:])] for k in keys])
     np.testing.assert_allclose(ours, theirs[:, order], atol=1e-6)
 
 
@@ -271,6 +282,17 @@ def test_split_is_by_folded_text():
 
 
 # --- held-out accuracy (team data only) -------------------------------------------------------
+
+@pytest.mark.shared
+@pytest.mark.skipif(shared_data_dir() is None, reason="../shared/data is absent")
+def test_shipped_vocabulary_copies_no_review_text():
+    tool = shared_data_dir().parent / "tools" / "corpus_copies.py"
+    if not tool.is_file():
+        pytest.skip("../shared/tools/corpus_copies.py is absent")
+    done = subprocess.run([sys.executable, str(tool), str(sm.shipped_model_dir() / "vocab.json")],
+                          capture_output=True, text=True)
+    assert done.returncode == 0, done.stdout[-2000:]
+
 
 @pytest.mark.shared
 @pytest.mark.skipif(shared_data_dir() is None, reason="../shared/data is absent")
