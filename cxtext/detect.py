@@ -236,7 +236,9 @@ class Detector:
                 pol = self.lexicon.opinions[m.term]
                 candidates.append((m, pol, {"neg": "pos", "pos": "neg"}.get(pol, pol)))
         after = [c for c in candidates if aspect.end <= c[0].start <= aspect.end + ASPECT_REACH]
-        before = [c for c in candidates if aspect.start - OPINION_BEFORE_REACH <= c[0].end <= aspect.start]
+        # Before the aspect only a word-length opinion counts: 很差的服务 yes, 小房间 (a noun) no.
+        before = [c for c in candidates
+                  if aspect.start - OPINION_BEFORE_REACH <= c[0].end <= aspect.start and len(c[0].term) >= 2]
         if after:
             return min(after, key=lambda c: c[0].start)
         if before:

@@ -96,6 +96,12 @@ TRAPS = [
     ("洗发水很好用，洗完头发很顺", "hygiene", None),
     ("床头柜上全是灰尘", "hygiene", "neg"),
     ("汤汁洒干净了", "hygiene", None),
+    # 快 meaning "almost", a rhetorical 这不是…吗, an adjective that is part of a noun
+    ("上菜太慢了，锅底都快烧干了", "waiting_time", "neg"),
+    ("剪之前没说价格，这不是坑人吗", "price", "neg"),
+    ("拍片的小房间有股霉味", "environment", None),
+    # a review about customer service is not a complaint log
+    ("客服回复超级慢，等了两个小时", "waiting_time", "neg"),
     # traditional characters, full width, emoji and HTML carry the same labels
     ("房間很髒😡", "hygiene", "neg"),
     ("<p>等了<b>四十分鐘</b></p>", "waiting_time", "neg"),
