@@ -1,0 +1,86 @@
+"""Scaling: the C cut gives jieba's words exactly; first rows come early; the bench's dump builder.
+
+No timings are asserted here (bench/throughput.py measures them).
+"""
+from __future__ import annotations
+
+import random
+
+import jieba
+import pytest
+
+from cxtext import segment
+from cxtext.segment import Segmenter
+
+needs_c = pytest.mark.skipif(segment._jiebacut is None,
+                             reason="cxtext._jiebacut was not built (no C compiler at install)")
+
+# Written for this test: user words, waiting/price/odor phrasings, English and digits inside and
+# beside Chinese, whitespace of every kind, Windows line ends, full-width and emoji, repeated
+# characters (where jieba's route has ties), characters outside jieba's Han range.
+SENTENCES = [
+    "排队等了四十分钟才轮到我们，前台服务员态度很冷淡。",
+    "店家说好评返现5元，加微信wx123456领红包",
+    "iPhone15的壳子质量一般般，USB-C线送的是2.0的",
+    "价格 比上次 贵了\t不少\r\n下次不来了\r\r\n真的",
+    "好好好好好好好好，哈哈哈哈哈，嗯嗯嗯嗯",
+    "房间有一股霉味😷😷，空调开了26度也没用！！！",
+    "ＷＩＦＩ很慢　网速只有1.5Mb/s，打了3次电话#客服#都没人接",
+    "𠮷野家的牛肉饭还行，就是等位号A-108等了45min",
+    "C++和.NET的书都有，100%正品，价格&服务都满意_赞",
+    "",
+    "   ",
+    "。",
+    "abc",
+    "第一次来，老板娘人超好的，推荐了招牌菜，上菜速度也快",
+]
+
+
+def _random_texts(n: int, seed: int = 7) -> list[str]:
+    rng = random.Random(seed)
+    alphabet = list("服务很好态度差等了半小时才上菜干净卫生价格贵便宜预订排队好哦了的是")
+    alphabet += list("abcXYZ019+#&._%- \t\r\n，。！？😀①Ａ　𠮷")
+    return ["".join(rng.choice(alphabet) for _ in range(rng.randint(0, 40))) for _ in range(n)]
+
+
+@needs_c
+@pytest.mark.parametrize("user_words", [(), ("好评返现", "上菜慢", "态度差", "等了半小时")])
+def test_c_cut_equals_jieba(user_words):
+    """Same words as jieba.Tokenizer.lcut(HMM=False) over the same dictionary, on every text."""
+    fast = Segmenter(user_words)
+    assert fast.accelerated
+    reference = fast._tokenizer
+    for text in SENTENCES + _random_texts(3000):
+        assert fast.cut(text) == reference.lcut(text, HMM=False), repr(text)
+
+
+@needs_c
+def test_accelerated_and_pure_segmenters_agree_with_lexicon_words(lexicon):
+    terms = lexicon.all_terms()
+    fast, pure = Segmenter(terms), Segmenter(terms, accelerate=False)
+    assert fast.accelerated and not pure.accelerated
+    for text in SENTENCES:
+        assert fast.boundaries(text) == pure.boundaries(text)
+
+
+@needs_c
+def test_c_cut_follows_dictionary_edits():
+    seg = Segmenter([])
+    assert "洗剪吹套餐卡" not in seg.cut("办了洗剪吹套餐卡")
+    seg._add_word("洗剪吹套餐卡")
+    assert "洗剪吹套餐卡" in seg.cut("办了洗剪吹套餐卡")
+    assert "洗剪吹套餐卡" not in jieba.lcut("办了洗剪吹套餐卡")
+
+
+def test_hmm_and_rjieba_do_not_use_the_c_cut():
+    assert not Segmenter([], hmm=True).accelerated
+    assert not Segmenter([], backend="rjieba").accelerated
+
+
+def test_c_cut_rejects_bad_arguments():
+    if segment._jiebacut is None:
+        pytest.skip("cxtext._jiebacut was not built")
+    with pytest.raises(TypeError):
+        segment._jiebacut.cut(b"bytes", {}, 1)
+    with pytest.raises(TypeError):
+        segment._jiebacut.cut("文本", [], 1)
