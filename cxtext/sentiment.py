@@ -160,14 +160,21 @@ class NgramFeaturizer:
         return len(self.idf)
 
     def transform(self, texts: Sequence[str], tokens: Sequence[Sequence[str]]):
-        """(n_docs × n_features) CSR matrix of float32."""
+        """(n_docs × n_features) CSR matrix of float32 (for training; scoring uses `entries`)."""
         import scipy.sparse as sp
 
+        rows, cols, vals = self.entries(texts, tokens)
+        indptr = np.zeros(len(texts) + 1, dtype=np.int64)
+        np.cumsum(np.bincount(rows, minlength=len(texts)), out=indptr[1:])
+        return sp.csr_matrix((vals, cols, indptr), shape=(len(texts), self.n_features))
+
+    def entries(self, texts: Sequence[str], tokens: Sequence[Sequence[str]]):
+        """Non-zero (row, column, value) of the TF-IDF matrix, in row-major order, with numpy only."""
         if len(texts) != len(tokens):
             raise ValueError(f"texts ({len(texts)}) and tokens ({len(tokens)}) differ in length")
         n_docs, n_feat = len(texts), self.n_features
         rows, cols = self._indices(texts, tokens)
-        # Count each (row, column) pair once: sorted unique keys give CSR order directly.
+        # Count each (row, column) pair once: sorted unique keys are already in CSR order.
         keys, counts = np.unique(rows * n_feat + cols, return_counts=True)
         r = keys // n_feat
         c = keys - r * n_feat
@@ -175,9 +182,7 @@ class NgramFeaturizer:
         norms = np.sqrt(np.bincount(r, weights=np.square(v, dtype=np.float64), minlength=n_docs))
         norms[norms == 0] = 1.0
         v /= norms[r].astype(np.float32)
-        indptr = np.zeros(n_docs + 1, dtype=np.int64)
-        np.cumsum(np.bincount(r, minlength=n_docs), out=indptr[1:])
-        return sp.csr_matrix((v, c, indptr), shape=(n_docs, n_feat))
+        return r, c, v
 
     def _indices(self, texts, tokens) -> tuple[np.ndarray, np.ndarray]:
         """(row, column) of every in-vocabulary n-gram occurrence in the batch."""
@@ -291,10 +296,13 @@ class LinearSentiment:
         self._stacked = self.weights if self.gate is None else np.hstack([self.weights, self.gate])
 
     def logits(self, texts_norm: Sequence[str], tokens: Sequence[Sequence[str]]) -> np.ndarray:
-        x = self.featurizer.transform(texts_norm, tokens)
+        # x @ W without building a sparse matrix (keeps scipy out of a tagging run)
+        r, c, v = self.featurizer.entries(texts_norm, tokens)
+        part = v[:, None] * self._stacked[c]
+        both = np.stack([np.bincount(r, weights=part[:, k], minlength=len(texts_norm))
+                         for k in range(part.shape[1])], axis=1)
         if self.gate is None:
-            return np.asarray(x @ self._stacked[:, 0]).ravel() + self.bias[0]
-        both = np.asarray(x @ self._stacked)
+            return both[:, 0] + self.bias[0]
         k = self.weights.shape[1]
         expert = both[:, :k] + self.bias
         g = both[:, k:] + self.gate_bias

@@ -196,6 +196,17 @@ def test_featurizer_matches_scikit_learn_tfidf(segmenter):
     np.testing.assert_allclose(ours, theirs[:, order], atol=1e-6)
 
 
+def test_scoring_matches_the_sparse_matrix_product(model, segmenter):
+    norms, tokens = _prepared([t for t, _ in CLEAR], segmenter)
+    both = model.featurizer.transform(norms, tokens) @ np.hstack([model.weights, model.gate])
+    k = model.weights.shape[1]
+    gate = np.exp(both[:, k:] + model.gate_bias)
+    gate /= gate.sum(axis=1, keepdims=True)
+    expert = both[:, :k] + model.bias
+    np.testing.assert_allclose(model.logits(norms, tokens), expert[:, 0] + (gate * expert[:, 1:]).sum(axis=1),
+                               rtol=1e-4, atol=1e-4)
+
+
 def test_ngrams_ignore_whitespace():
     w1, c1 = sm.ngrams(["服务", " ", "很好"], "服务 很好")
     w2, c2 = sm.ngrams(["服务", "很好"], "服务很好")
