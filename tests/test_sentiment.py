@@ -207,6 +207,20 @@ def test_scoring_matches_the_sparse_matrix_product(model, segmenter):
                                rtol=1e-4, atol=1e-4)
 
 
+def test_hash_table_finds_exactly_its_keys():
+    rng = np.random.default_rng(7)
+    keys = np.unique(rng.integers(0, 2**62, 5000, dtype=np.uint64))
+    ids = rng.permutation(len(keys)).astype(np.int64)
+    table = sm._HashTable(keys, ids)
+    absent = rng.integers(0, 2**62, 3000, dtype=np.uint64)
+    absent = absent[~np.isin(absent, keys)]
+    query = np.concatenate([keys[::-1], absent, keys[:10]])
+    found, got = table.lookup(query)
+    assert found.tolist() == [True] * len(keys) + [False] * len(absent) + [True] * 10
+    assert got.tolist() == ids[::-1].tolist() + ids[:10].tolist()
+    assert sm._HashTable(keys[:0], ids[:0]).lookup(keys[:5])[0].tolist() == [False] * 5
+
+
 def test_ngrams_ignore_whitespace():
     w1, c1 = sm.ngrams(["服务", " ", "很好"], "服务 很好")
     w2, c2 = sm.ngrams(["服务", "很好"], "服务很好")
