@@ -102,8 +102,22 @@ def _row(name: str, mention: _Counts, pain: _Counts) -> dict:
             "pain_n": pain.tp + pain.fn}
 
 
-def evaluate(gold: list[dict], resources) -> tuple[pd.DataFrame, float | None, list[dict]]:
-    """(score table, sentiment accuracy, per-review predictions) of the tagger on gold rows."""
+@dataclass(frozen=True)
+class SentimentScore:
+    """Review sentiment against binary gold: labels (neu counts as wrong), and the score at 0.5."""
+
+    accuracy: float
+    binary_accuracy: float
+    neutral_share: float
+    n: int
+
+    def __str__(self) -> str:
+        return (f"review sentiment accuracy: {self.accuracy:.3f} (neu counted wrong; {self.neutral_share:.1%} neu); "
+                f"at the 0.5 threshold: {self.binary_accuracy:.3f}; n={self.n}")
+
+
+def evaluate(gold: list[dict], resources) -> tuple[pd.DataFrame, SentimentScore | None, list[dict]]:
+    """(score table, sentiment score, per-review predictions) of the tagger on gold rows."""
     from cxtext.tagger import tag_texts
 
     tagged = tag_texts([g["text"] for g in gold], resources)
@@ -111,8 +125,13 @@ def evaluate(gold: list[dict], resources) -> tuple[pd.DataFrame, float | None, l
     table = score_labels(gold, predicted)
     scores = resources.sentiment.score([t.norm.text for t in tagged], [t.words for t in tagged])
     labels = list(resources.sentiment.label(scores))
-    judged = [(g["sentiment"], lab) for g, lab in zip(gold, labels) if g.get("sentiment") in ("pos", "neg")]
-    accuracy = sum(g == p for g, p in judged) / len(judged) if judged else None
+    judged = [(g["sentiment"], lab, sc) for g, lab, sc in zip(gold, labels, scores) if g.get("sentiment") in ("pos", "neg")]
+    accuracy = SentimentScore(
+        accuracy=sum(g == p for g, p, _ in judged) / len(judged),
+        binary_accuracy=sum(g == ("pos" if sc >= 0.5 else "neg") for g, _, sc in judged) / len(judged),
+        neutral_share=sum(p == "neu" for _, p, _ in judged) / len(judged),
+        n=len(judged),
+    ) if judged else None
     details = []
     for g, t, p, lab in zip(gold, tagged, predicted, labels):
         evidence = {}
@@ -123,14 +142,14 @@ def evaluate(gold: list[dict], resources) -> tuple[pd.DataFrame, float | None, l
     return table, accuracy, details
 
 
-def format_table(table: pd.DataFrame, accuracy: float | None) -> str:
+def format_table(table: pd.DataFrame, accuracy: SentimentScore | None) -> str:
     lines = ["| category | mention P | mention R | mention F1 | n | pain P | pain R | pain F1 | n |",
              "|---|---|---|---|---|---|---|---|---|"]
     for name, r in table.iterrows():
         lines.append(f"| {name} | {r.mention_p:.3f} | {r.mention_r:.3f} | {r.mention_f1:.3f} | {int(r.mention_n)} "
                      f"| {r.pain_p:.3f} | {r.pain_r:.3f} | {r.pain_f1:.3f} | {int(r.pain_n)} |")
     if accuracy is not None:
-        lines.append(f"\nreview sentiment accuracy: {accuracy:.3f}")
+        lines.append(f"\n{accuracy}")
     return "\n".join(lines)
 
 
