@@ -31,6 +31,12 @@ report: $(STAMP)
 	$(VENV)/bin/cxtext report out/ --out docs/report.html
 	$(PY) -m cxtext.report.browser docs/report.html docs/report.png --height 3400
 
+# Throughput: raw jieba.lcut, the naive script and `cxtext run` with 1 and 2 workers on N reviews
+# (writes bench/results/throughput.md; the dump goes to /tmp/cxtext-bench). N=1000000 for the RSS check.
+N ?= 50000
+bench: $(STAMP)
+	$(PY) bench/throughput.py --n $(N)
+
 # Sentiment: SnowNLP default vs SnowNLP retrained vs ours on held-out rows (needs ../shared/data).
 bench-sentiment: $(STAMP)
 	$(PY) bench/sentiment.py

@@ -148,13 +148,29 @@ def neutralise_frame(df: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
+def neutralise_batch(batch: pa.RecordBatch) -> pa.RecordBatch:
+    """`neutralise_frame` for an Arrow batch: the same cells prefixed, in Arrow's C++ kernels
+    (a per-cell Python map was half the time of a CSV export)."""
+    import pyarrow.compute as pc
+
+    columns = []
+    for column in batch.columns:
+        if pa.types.is_string(column.type) or pa.types.is_large_string(column.type):
+            hit = pc.starts_with(column, FORMULA_PREFIXES[0])
+            for prefix in FORMULA_PREFIXES[1:]:
+                hit = pc.or_(hit, pc.starts_with(column, prefix))
+            column = pc.if_else(hit, pc.utf8_replace_slice(column, start=0, stop=0, replacement="'"), column)
+        columns.append(column)
+    return pa.RecordBatch.from_arrays(columns, schema=batch.schema)
+
+
 def parquet_to_csv(src: Path, dest: Path, batch_rows: int = 20_000) -> None:
     """Stream a Parquet file into a UTF-8-with-BOM CSV (Excel opens Chinese correctly), neutralised."""
     pf = pq.ParquetFile(src)
     with open(dest, "w", encoding="utf-8-sig", newline="") as fh:
         header = True
         for batch in pf.iter_batches(batch_size=batch_rows):
-            neutralise_frame(batch.to_pandas()).to_csv(fh, index=False, header=header)
+            neutralise_batch(batch).to_pandas().to_csv(fh, index=False, header=header)
             header = False
         if header:  # no rows: still write the header
             pd.DataFrame(columns=pf.schema_arrow.names).to_csv(fh, index=False)

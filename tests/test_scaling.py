@@ -5,6 +5,7 @@ No timings are asserted here (bench/throughput.py measures them).
 from __future__ import annotations
 
 import random
+import sys
 
 import jieba
 import pytest
@@ -84,3 +85,80 @@ def test_c_cut_rejects_bad_arguments():
         segment._jiebacut.cut(b"bytes", {}, 1)
     with pytest.raises(TypeError):
         segment._jiebacut.cut("文本", [], 1)
+
+
+# --------------------------------------------------------------------------- start-up
+
+
+def test_dictionary_cache_gives_jiebas_own_dictionary(tmp_path, monkeypatch):
+    """cxtext's flat cache of jieba's prefix dictionary loads exactly what jieba.initialize builds;
+    an unreadable cache is rebuilt."""
+    monkeypatch.setenv("CXTEXT_CACHE_DIR", str(tmp_path))
+    reference = jieba.Tokenizer()
+    reference.initialize()
+    first = Segmenter([])  # builds the cache
+    [cache] = tmp_path.glob("jieba-prefix-*.marshal")
+    second = Segmenter([])  # loads it
+    for seg in (first, second):
+        assert seg._tokenizer.FREQ == reference.FREQ and seg._tokenizer.total == reference.total
+    cache.write_bytes(b"not a cache")
+    third = Segmenter(["好评返现"])
+    assert third._tokenizer.total == reference.total + segment.USER_WORD_FREQ
+    assert "好评返现" in third.cut("店家说好评返现")
+    assert Segmenter([])._tokenizer.FREQ == reference.FREQ  # rewritten cache is good again
+
+
+def test_first_chunk_is_cut_small_and_outputs_keep_input_order(dump_dir, tmp_path):
+    import pyarrow.parquet as pq
+
+    from cxtext.run import FIRST_CHUNK_ROWS, RunOptions, RunSession, run_dump
+
+    options = RunOptions(chunk_rows=5000, workers=1, reports=False)
+    with RunSession([dump_dir], tmp_path / "peek", None, options) as session:
+        chunks = list(session.chunks(session.discover()))
+    sizes = [len(c.records) for c in chunks]
+    assert sizes[0] == FIRST_CHUNK_ROWS and sum(sizes) == 600 - 8  # 8 quarantined rows
+    assert [c.index for c in chunks] == list(range(len(chunks)))
+    assert len(chunks[0].quarantine) and not len(chunks[1].quarantine)  # file a's quarantine: head only
+    summary = run_dump([dump_dir], tmp_path / "run", options)
+    reviews = pq.read_table(tmp_path / "run" / "reviews.parquet").to_pandas()
+    assert reviews["review_id"].tolist() == [r for c in chunks for r in c.records["review_id"]]
+    assert summary["time_to_first_tagged_row_s"] > 0
+    assert summary["time_to_first_tagged_row_from_process_start_s"] >= summary["time_to_first_tagged_row_s"]
+
+
+# --------------------------------------------------------------------------- outputs
+
+
+def test_arrow_neutralisation_matches_the_pandas_one():
+    import pandas as pd
+    import pyarrow as pa
+
+    from cxtext import store
+
+    df = pd.DataFrame({
+        "text": ["=HYPERLINK(\"x\")", "+86 电话", "-差评", "@客服", "\t制表开头", "\r回车", "服务很好", None],
+        "store": ["静安店", "=门店", None, "徐汇店", "", "@", "'已转义", "浦东店"],
+        "n": range(8),
+        "score": [0.5] * 8,
+    })
+    batch = pa.RecordBatch.from_pandas(df, preserve_index=False)
+    assert store.neutralise_batch(batch).to_pandas().equals(store.neutralise_frame(batch.to_pandas()))
+
+
+def test_bench_results_keep_other_sections(tmp_path, monkeypatch):
+    import importlib.util
+
+    from cxtext.paths import PROJECT_DIR
+
+    spec = importlib.util.spec_from_file_location("bench_throughput", PROJECT_DIR / "bench" / "throughput.py")
+    bench = importlib.util.module_from_spec(spec)
+    monkeypatch.setitem(sys.modules, spec.name, bench)  # its dataclasses look themselves up there
+    spec.loader.exec_module(bench)
+    results = tmp_path / "throughput.md"
+    bench.write_results("<!-- section n=1000000 -->\n## one million\n", 1_000_000, results)
+    bench.write_results("<!-- section n=50000 -->\n## fifty thousand, first\n", 50_000, results)
+    bench.write_results("<!-- section n=50000 -->\n## fifty thousand, again\n", 50_000, results)
+    text = results.read_text(encoding="utf-8")
+    assert text.startswith("# Throughput")
+    assert "first" not in text and text.index("fifty thousand, again") < text.index("one million")
