@@ -11,8 +11,9 @@ a few dictionary look-ups per review, not a second jieba pass) and the normalise
 it takes character n-grams (robust to small differences in segmentation, e.g. user words).
 
 The shipped model (`cxtext/models/sentiment-zh/`) is stored as plain arrays (`weights.npz`, loaded
-with `allow_pickle=False`) plus JSON (`model.json` metadata and calibration, `vocab.json` n-grams):
-nothing in it can execute code when loaded. Training lives in `cxtext.train`.
+with `allow_pickle=False`: sorted 64-bit n-gram keys, idf, weights) plus JSON (`model.json`:
+metadata and calibration). No n-gram strings are stored and nothing in it can execute code when
+loaded. Training lives in `cxtext.train`.
 """
 from __future__ import annotations
 
@@ -20,7 +21,7 @@ import hashlib
 import json
 import re
 from dataclasses import dataclass, field
-from itertools import chain, repeat
+from itertools import chain, compress
 from operator import add
 from pathlib import Path
 from typing import Protocol, Sequence
@@ -45,13 +46,19 @@ __all__ = [
     "snownlp_retrained_path",
 ]
 
-MODEL_FORMAT = "cxtext-sentiment-linear/1"
+MODEL_FORMAT = "cxtext-sentiment-linear/2"
 # Calibrated scores in [0.4, 0.6] are too close to call: label them 'neu' rather than guess.
 NEU_BAND = (0.4, 0.6)
 MAX_WORD_CHARS = 6
-MODEL_FILES = ("model.json", "vocab.json", "weights.npz")
-TABLES = ("bigram_keys", "bigram_ids", "char_keys", "char_ids")
+MODEL_FILES = ("model.json", "weights.npz")
+KEY_ARRAYS = ("word_keys", "bigram_keys", "char_keys")
 _SPACE = re.compile(r"[\s\x00]+")  # NUL too: it separates documents in a batch
+# Word keys: a polynomial hash of the code points mod 2**64 (odd multipliers), then the length.
+_WORD_MUL = np.uint64(0x100000001B3)
+_LEN_MUL = np.uint64(0x9E3779B97F4A7C15)
+_BIGRAM_MUL = np.uint64(0xC2B2AE3D27D4EB4F)
+_POW = np.concatenate([[1], np.cumprod(np.full(MAX_WORD_CHARS + 1, _WORD_MUL, dtype=np.uint64))]).astype(np.uint64)
+_NO_KEY = np.uint64(2**64 - 1)  # the key of a word too long to be in the vocabulary
 
 
 class SentimentModelError(ValueError):
@@ -115,52 +122,119 @@ def ngrams(tokens: Sequence[str], text: str, word_n: int = 2, char_n: tuple[int,
     return wgrams, cgrams
 
 
+def word_keys(words: Sequence[str]) -> np.ndarray:
+    """64-bit key of each word (vectorised: one encode and a few array operations per batch).
+
+    key = (Σᵢ (codeᵢ + 1)·m^i mod 2⁶⁴)·m' + length, with m, m' odd. Only words of at most
+    MAX_WORD_CHARS characters are ever looked up; longer ones get a key that is never stored.
+    """
+    n = len(words)
+    lens = np.fromiter(map(len, words), dtype=np.int64, count=n)
+    codes = np.frombuffer("".join(words).encode("utf-32-le", "surrogatepass"), dtype=np.uint32).astype(np.uint64)
+    out = np.zeros(n, dtype=np.uint64)
+    nonempty = lens > 0
+    if len(codes):
+        starts = np.cumsum(lens) - lens
+        pos = np.arange(len(codes), dtype=np.int64) - np.repeat(starts, lens)
+        with np.errstate(over="ignore"):
+            terms = (codes + np.uint64(1)) * _POW[np.minimum(pos, len(_POW) - 1)]
+            out[nonempty] = np.add.reduceat(terms, starts[nonempty])
+    with np.errstate(over="ignore"):
+        out = out * _LEN_MUL + lens.astype(np.uint64)
+    out[lens > MAX_WORD_CHARS] = _NO_KEY
+    return out
+
+
+def _bigram_keys(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    with np.errstate(over="ignore"):
+        return a * _BIGRAM_MUL + (b ^ (b >> np.uint64(29)))
+
+
+def _char_keys(grams: Sequence[str]) -> np.ndarray:
+    """Exact key of each character 1–3-gram: its code points packed 21 bits apart."""
+    out = np.zeros(len(grams), dtype=np.uint64)
+    lens = np.fromiter(map(len, grams), dtype=np.int64, count=len(grams))
+    for n in (1, 2, 3):
+        idx = np.flatnonzero(lens == n)
+        if not len(idx):
+            continue
+        codes = np.frombuffer("".join(grams[i] for i in idx).encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
+        codes = codes.astype(np.uint64).reshape(-1, n)
+        key = codes[:, 0].copy()
+        for j in range(1, n):
+            key = (key << np.uint64(21)) | codes[:, j]
+        out[idx] = key
+    return out
+
+
+def _lookup(keys: np.ndarray, query: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Which of `query` are in the sorted `keys`, and their positions there."""
+    if not len(keys) or not len(query):
+        return np.zeros(len(query), dtype=bool), np.zeros(0, dtype=np.int64)
+    pos = np.searchsorted(keys, query)
+    pos[pos == len(keys)] = 0
+    found = keys[pos] == query
+    return found, pos[found]
+
+
 @dataclass
 class NgramFeaturizer:
     """Sublinear TF-IDF over a fixed vocabulary of word and character n-grams, rows L2-normalised.
 
     Matches scikit-learn's `TfidfVectorizer(sublinear_tf=True, norm='l2')` on the `ngrams`
-    analyzer (checked in the tests), but does almost no per-n-gram work in Python: each token is
-    looked up once; word bigrams become integer pairs and character n-grams integer codes (code
-    points packed 21 bits apart, exact for n ≤ 3), both found with one `searchsorted` per batch.
+    analyzer (checked in the tests). The vocabulary is held as three sorted arrays of 64-bit keys
+    (word unigrams, word bigrams, character n-grams; see `word_keys` and `_char_keys`), and feature
+    columns follow that order: column = offset of the kind + position of the key. So a model
+    loads with one `np.load` (no strings, no dictionary to build), and a batch is featurised with
+    one `searchsorted` per kind and no per-n-gram Python. `from_grams` builds it from n-gram
+    strings (training); the strings are not stored.
     """
 
-    word_grams: list[str]  # feature i (unigrams, and bigrams joined by a space)
-    char_grams: list[str]  # feature len(word_grams) + i
-    idf: np.ndarray
+    word_keys: np.ndarray  # sorted uint64
+    bigram_keys: np.ndarray  # sorted uint64
+    char_keys: np.ndarray  # sorted uint64
+    idf: np.ndarray  # float32, columns in the order words, bigrams, characters
     word_n: int = 2
     char_n: tuple[int, int] = (1, 3)
-    tables: dict[str, np.ndarray] | None = None  # look-up tables, derived from the grams when None
 
     def __post_init__(self) -> None:
         if self.word_n not in (1, 2) or not 1 <= self.char_n[0] <= self.char_n[1] <= 3:
             raise ValueError(f"word n-grams up to 2 and character n-grams within 1-3 are supported, "
                              f"not {self.word_n} and {self.char_n}")
-        uni = [(g, i) for i, g in enumerate(self.word_grams) if " " not in g]
-        self._unigrams: dict[str, int] = dict(uni)
-        if self.tables is None:
-            self.tables = self._build_tables()
-        t = self.tables
-        self._bigrams = _HashTable(t["bigram_keys"], t["bigram_ids"])
-        self._chars = _HashTable(t["char_keys"], t["char_ids"])
-        single = t["char_keys"] < (1 << 21)
-        self._char1 = np.full(1 << 21, -1, dtype=np.int32)
-        self._char1[t["char_keys"][single].astype(np.int64)] = t["char_ids"][single]
+        self._bigram_off = len(self.word_keys)
+        self._char_off = self._bigram_off + len(self.bigram_keys)
 
-    def _build_tables(self) -> dict[str, np.ndarray]:
-        pairs = []
-        for idx, gram in enumerate(self.word_grams):
-            parts = gram.split(" ")
-            if len(parts) == 2 and parts[0] in self._unigrams and parts[1] in self._unigrams:
-                pairs.append((self._unigrams[parts[0]] * self.n_features + self._unigrams[parts[1]], idx))
-        offset = len(self.word_grams)
-        bk, bi = _sorted_table(pairs)
-        ck, ci = _sorted_table(_char_keys(self.char_grams, offset))
-        return {"bigram_keys": bk, "bigram_ids": bi, "char_keys": ck, "char_ids": ci}
+    @classmethod
+    def from_grams(cls, word_grams: Sequence[str], char_grams: Sequence[str], idf: np.ndarray,
+                   word_n: int = 2, char_n: tuple[int, int] = (1, 3)) -> tuple["NgramFeaturizer", np.ndarray]:
+        """Featurizer for n-gram strings with `idf` in their order (words then characters), and
+        `order`: column j of the featurizer is n-gram `order[j]` of that input order."""
+        uni = [i for i, g in enumerate(word_grams) if " " not in g]
+        bi = [i for i, g in enumerate(word_grams) if " " in g]
+        ukeys = word_keys([word_grams[i] for i in uni])
+        halves = [word_grams[i].split(" ") for i in bi]
+        bkeys = _bigram_keys(word_keys([h[0] for h in halves]), word_keys([h[1] for h in halves]))
+        ckeys = _char_keys(list(char_grams))
+        groups = [(ukeys, np.array(uni, dtype=np.int64)), (bkeys, np.array(bi, dtype=np.int64)),
+                  (ckeys, len(word_grams) + np.arange(len(char_grams), dtype=np.int64))]
+        sorted_keys, order = [], []
+        for keys, idx in groups:
+            o = np.argsort(keys, kind="stable")
+            if len(keys) and np.any(keys[o][1:] == keys[o][:-1]):
+                raise ValueError("two n-grams share a 64-bit key")  # astronomically unlikely; never silent
+            sorted_keys.append(keys[o])
+            order.append(idx[o])
+        order = np.concatenate(order)
+        feat = cls(*sorted_keys, np.asarray(idf, dtype=np.float32)[order], word_n, tuple(char_n))
+        return feat, order
 
     @property
     def n_features(self) -> int:
         return len(self.idf)
+
+    def arrays(self) -> dict[str, np.ndarray]:
+        return {"word_keys": self.word_keys, "bigram_keys": self.bigram_keys, "char_keys": self.char_keys,
+                "idf": self.idf.astype(np.float32)}
 
     def transform(self, texts: Sequence[str], tokens: Sequence[Sequence[str]]):
         """(n_docs × n_features) CSR matrix of float32 (for training; scoring uses `entries`)."""
@@ -194,23 +268,23 @@ class NgramFeaturizer:
         return np.concatenate(rows + crows), np.concatenate(cols + ccols)
 
     def _word_indices(self, tokens) -> tuple[list[np.ndarray], list[np.ndarray]]:
-        # One pass over the batch's tokens, all in C: look-up, whitespace test, document number.
-        # A long word is absent from the vocabulary (see `ngrams`), so it gets -1 like any unknown word.
+        # One pass over the batch's tokens, all in C: whitespace test, keys, document number.
         flat = list(chain.from_iterable(tokens))
-        idx = np.fromiter(map(self._unigrams.get, flat, repeat(-1)), dtype=np.int64, count=len(flat))
         lengths = np.fromiter(map(len, tokens), dtype=np.int64, count=len(tokens))
         doc = np.repeat(np.arange(len(tokens), dtype=np.int64), lengths)
         space = np.fromiter(map(str.isspace, flat), dtype=bool, count=len(flat))
         if space.any():
-            idx, doc = idx[~space], doc[~space]
-        known = idx >= 0
-        rows, cols = [doc[known]], [idx[known]]
-        if self.word_n == 2 and len(idx) > 1:
-            a, b = idx[:-1], idx[1:]
-            ok = (a >= 0) & (b >= 0) & (doc[:-1] == doc[1:])
-            found, col = self._bigrams.lookup((a[ok] * self.n_features + b[ok]).astype(np.uint64))
-            rows.append(doc[:-1][ok][found])
-            cols.append(col)
+            flat, doc = list(compress(flat, ~space)), doc[~space]
+        keys = word_keys(flat)
+        found, pos = _lookup(self.word_keys, keys)
+        rows, cols = [doc[found]], [pos]
+        if self.word_n == 2 and len(keys) > 1:
+            # a bigram is stored only if both its words are short (see `ngrams`)
+            short = keys != _NO_KEY
+            ok = short[:-1] & short[1:] & (doc[:-1] == doc[1:])
+            bfound, bpos = _lookup(self.bigram_keys, _bigram_keys(keys[:-1][ok], keys[1:][ok]))
+            rows.append(doc[:-1][ok][bfound])
+            cols.append(bpos + self._bigram_off)
         return rows, cols
 
     def _char_indices(self, texts) -> tuple[list[np.ndarray], list[np.ndarray]]:
@@ -229,86 +303,10 @@ class NgramFeaturizer:
                 nxt = codes[j:j + width]
                 key = (key << np.uint64(21)) | nxt
                 ok &= nxt != 0
-            if n == 1:  # single characters: a direct table over code points
-                col = self._char1[key]
-                found = ok & (col >= 0)
-                rows.append(doc[found])
-                cols.append(col[found].astype(np.int64))
-                continue
-            found, col = self._chars.lookup(key[ok])
+            found, pos = _lookup(self.char_keys, key[ok])
             rows.append(doc[:width][ok][found])
-            cols.append(col)
+            cols.append(pos + self._char_off)
         return rows, cols
-
-
-def _char_keys(char_grams: list[str], offset: int) -> list[tuple[int, int]]:
-    """(packed code points, feature index) for every character n-gram of the vocabulary."""
-    out = []
-    for n in (1, 2, 3):
-        idx = [i for i, g in enumerate(char_grams) if len(g) == n]
-        if not idx:
-            continue
-        joined = "".join(char_grams[i] for i in idx)
-        codes = np.frombuffer(joined.encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
-        codes = codes.astype(np.uint64).reshape(-1, n)
-        key = codes[:, 0].copy()
-        for j in range(1, n):
-            key = (key << np.uint64(21)) | codes[:, j]
-        out.extend(zip(key.tolist(), (offset + i for i in idx)))
-    return out
-
-
-def _sorted_table(pairs: list[tuple[int, int]]) -> tuple[np.ndarray, np.ndarray]:
-    keys = np.array([k for k, _ in pairs], dtype=np.uint64)
-    ids = np.array([i for _, i in pairs], dtype=np.int64)
-    order = np.argsort(keys, kind="stable")
-    return keys[order], ids[order]
-
-
-class _HashTable:
-    """Open-addressing hash table (linear probing) from uint64 keys to feature indices, in numpy.
-
-    One random memory access per query instead of a binary search's twenty: this is where
-    scoring spends its time. Built from the sorted tables stored in the model file.
-    """
-
-    _MUL = np.uint64(0x9E3779B97F4A7C15)  # Fibonacci hashing
-
-    def __init__(self, keys: np.ndarray, ids: np.ndarray):
-        self._bits = max(4, int(np.ceil(np.log2(2 * len(keys) + 1))))
-        keys = keys.astype(np.uint64, copy=False)
-        home = self._hash(keys)
-        order = np.argsort(home, kind="stable")
-        # Keys in order of home slot, each in the first slot ≥ its home after the previous key:
-        # pos_i = max(home_i, pos_{i-1} + 1), a running maximum. No wrap-around: the table has a
-        # tail past 2**bits, and always ends in an empty slot where every probe stops.
-        steps = np.arange(len(keys))
-        pos = np.maximum.accumulate(home[order] - steps) + steps if len(keys) else steps
-        size = max(1 << self._bits, int(pos.max()) + 1 if len(keys) else 0) + 1
-        self._keys = np.zeros(size, dtype=np.uint64)
-        self._ids = np.full(size, -1, dtype=np.int32)
-        self._keys[pos] = keys[order]
-        self._ids[pos] = ids[order]
-
-    def _hash(self, keys: np.ndarray) -> np.ndarray:
-        with np.errstate(over="ignore"):
-            return ((keys * self._MUL) >> np.uint64(64 - self._bits)).astype(np.int64)
-
-    def lookup(self, query: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Which of `query` are in the table, and the feature index of those that are."""
-        query = query.astype(np.uint64, copy=False)
-        result = np.full(len(query), -1, dtype=np.int64)
-        slot = self._hash(query)
-        pending = np.arange(len(query))
-        while len(pending):
-            s = slot[pending]
-            ids = self._ids[s]
-            hit = (ids >= 0) & (self._keys[s] == query[pending])
-            result[pending[hit]] = ids[hit]
-            pending = pending[(ids >= 0) & ~hit]  # occupied by another key: try the next slot
-            slot[pending] += 1
-        found = result >= 0
-        return found, result[found]
 
 
 # --- our linear model -----------------------------------------------------------------------
@@ -332,15 +330,17 @@ class LinearSentiment:
     band: tuple[float, float] = NEU_BAND
     name: str = "default"
     path: Path | None = None
+    stacked: np.ndarray | None = None  # [weights, gate] side by side; weights and gate are views of it
 
     def __post_init__(self) -> None:
-        # experts and gate side by side: one sparse × dense product per batch
-        self._stacked = self.weights if self.gate is None else np.hstack([self.weights, self.gate])
+        # experts and gate side by side: one gather of rows per batch
+        if self.stacked is None:
+            self.stacked = self.weights if self.gate is None else np.hstack([self.weights, self.gate])
 
     def logits(self, texts_norm: Sequence[str], tokens: Sequence[Sequence[str]]) -> np.ndarray:
         # x @ W without building a sparse matrix (keeps scipy out of a tagging run)
         r, c, v = self.featurizer.entries(texts_norm, tokens)
-        part = v[:, None] * self._stacked[c]
+        part = v[:, None] * self.stacked[c]  # float16 rows when loaded: upcast here
         both = np.stack([np.bincount(r, weights=part[:, k], minlength=len(texts_norm))
                          for k in range(part.shape[1])], axis=1)
         if self.gate is None:
@@ -374,25 +374,29 @@ class LinearSentiment:
 
     # -- storage: JSON + arrays, no pickle anywhere --
     def save(self, out_dir: str | Path) -> Path:
-        """Write model.json, vocab.json and weights.npz into `out_dir` (created if missing)."""
+        """Write model.json and weights.npz into `out_dir` (created if missing).
+
+        The npz holds every array in the layout the scorer uses (key arrays sorted, weights and
+        gate side by side, float16), stored uncompressed: loading is one `np.load` and no parsing.
+        """
         out = Path(out_dir)
         out.mkdir(parents=True, exist_ok=True)
         f = self.featurizer
-        arrays = {"idf": f.idf.astype(np.float32), "weights": self.weights.astype(np.float16),
-                  "bias": self.bias.astype(np.float64), **f.tables}
+        arrays = {**f.arrays(), "coef": self.stacked.astype(np.float16), "bias": self.bias.astype(np.float64)}
         if self.gate is not None:
-            arrays["gate"] = self.gate.astype(np.float16)
             arrays["gate_bias"] = self.gate_bias.astype(np.float64)
         # Fixed member order and no timestamps inside: the same model gives the same bytes.
         _write_npz(out / "weights.npz", arrays)
-        vocab = {"word": f.word_grams, "char": f.char_grams}
-        # One n-gram a line: readable, diffable, and never a run of review text on one line.
-        (out / "vocab.json").write_text(json.dumps(vocab, ensure_ascii=False, indent=0) + "\n", encoding="utf-8")
+        for stale in ("vocab.json",):  # written by format 1; not part of this format
+            (out / stale).unlink(missing_ok=True)
         meta = dict(self.meta)
         meta.update({"format": MODEL_FORMAT, "word_ngrams": f.word_n, "char_ngrams": list(f.char_n),
                      "n_features": f.n_features, "calibration": {"a": self.calibration[0],
                      "b": self.calibration[1]}, "neu_band": list(self.band),
-                     "domains": meta.get("domains", [])})
+                     "domains": meta.get("domains", []),
+                     "keys": "word: (sum_i (code_i+1)*0x100000001B3^i mod 2^64)*0x9E3779B97F4A7C15 + length; "
+                             "bigram: a*0xC2B2AE3D27D4EB4F + (b ^ b>>29); char: code points packed 21 bits "
+                             "apart; columns: words, bigrams, chars, each in key order"})
         (out / "model.json").write_text(json.dumps(meta, ensure_ascii=False, indent=2, sort_keys=True)
                                         + "\n", encoding="utf-8")
         return out
@@ -406,31 +410,30 @@ class LinearSentiment:
                 raise SentimentModelError(f"{d}: missing {f} (a sentiment model folder holds {', '.join(MODEL_FILES)})")
         meta = _read_json(d / "model.json")
         if meta.get("format") != MODEL_FORMAT:
-            raise SentimentModelError(f"{d / 'model.json'}: format {meta.get('format')!r}, expected {MODEL_FORMAT!r}")
-        vocab = _read_json(d / "vocab.json")
+            raise SentimentModelError(f"{d / 'model.json'}: format {meta.get('format')!r}, expected {MODEL_FORMAT!r}"
+                                      " (retrain with `cxtext train sentiment`)")
         arrays = _read_npz(d / "weights.npz")
-        _check_shapes(d, vocab, arrays, meta)
-        tables = {k: arrays[k] for k in TABLES}
-        feat = NgramFeaturizer(vocab["word"], vocab["char"], arrays["idf"].astype(np.float32),
-                               int(meta["word_ngrams"]), tuple(meta["char_ngrams"]), tables)
+        k = _check_shapes(d, arrays, meta)
+        feat = NgramFeaturizer(arrays["word_keys"], arrays["bigram_keys"], arrays["char_keys"], arrays["idf"],
+                               int(meta["word_ngrams"]), tuple(meta["char_ngrams"]))
+        coef = arrays["coef"]
+        gated = coef.shape[1] > k
         cal = meta["calibration"]
-        gate = arrays.get("gate")
-        return cls(feat, arrays["weights"].astype(np.float32), arrays["bias"],
-                   None if gate is None else gate.astype(np.float32), arrays.get("gate_bias"),
+        return cls(feat, coef[:, :k], arrays["bias"], coef[:, k:] if gated else None, arrays.get("gate_bias"),
                    (float(cal["a"]), float(cal["b"])), meta, tuple(meta.get("neu_band", NEU_BAND)),
-                   name or meta.get("name", d.name), d)
+                   name or meta.get("name", d.name), d, coef)
 
 
 def _write_npz(path: Path, arrays: dict[str, np.ndarray]) -> None:
     import io
     import zipfile
 
-    with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED) as zf:
+    with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_STORED) as zf:
         for key in sorted(arrays):
             buf = io.BytesIO()
             np.lib.format.write_array(buf, np.ascontiguousarray(arrays[key]), allow_pickle=False)
             info = zipfile.ZipInfo(key + ".npy", date_time=(1980, 1, 1, 0, 0, 0))
-            info.compress_type = zipfile.ZIP_DEFLATED
+            info.compress_type = zipfile.ZIP_STORED  # uncompressed: loading is a copy, not an inflate
             zf.writestr(info, buf.getvalue())
 
 
@@ -449,23 +452,26 @@ def _read_json(path: Path) -> dict:
         raise SentimentModelError(f"{path}: not valid UTF-8 JSON ({exc})") from exc
 
 
-def _check_shapes(d: Path, vocab: dict, arrays: dict, meta: dict) -> None:
-    n = len(vocab.get("word", [])) + len(vocab.get("char", []))
+def _check_shapes(d: Path, arrays: dict, meta: dict) -> int:
+    """Validate the arrays against each other and model.json; returns the number of experts."""
     where = d / "weights.npz"
-    missing = [k for k in ("idf", "weights", "bias") + TABLES if k not in arrays]
+    missing = [k for k in ("idf", "coef", "bias") + KEY_ARRAYS if k not in arrays]
     if missing:
         raise SentimentModelError(f"{where}: missing arrays {missing}")
-    w = arrays["weights"]
-    if arrays["idf"].shape != (n,) or w.ndim != 2 or w.shape[0] != n or arrays["bias"].shape != (w.shape[1],):
-        raise SentimentModelError(f"{where}: idf/weights/bias do not match the {n} n-grams of vocab.json")
-    if ("gate" in arrays) != (w.shape[1] > 1) or ("gate" in arrays and arrays["gate"].shape != (n, w.shape[1] - 1)):
-        raise SentimentModelError(f"{where}: domain gate does not match the experts in weights")
-    for k in ("bigram", "char"):
-        keys, ids = arrays[f"{k}_keys"], arrays[f"{k}_ids"]
-        if keys.shape != ids.shape or (len(ids) and (ids.min() < 0 or ids.max() >= n)) or np.any(keys[1:] < keys[:-1]):
-            raise SentimentModelError(f"{where}: {k} look-up table is inconsistent with vocab.json")
+    n = sum(len(arrays[k]) for k in KEY_ARRAYS)
+    coef, bias, k = arrays["coef"], arrays["bias"], len(arrays["bias"])
     if meta.get("n_features") != n:
-        raise SentimentModelError(f"{d / 'model.json'}: n_features {meta.get('n_features')} but vocab.json has {n}")
+        raise SentimentModelError(f"{d / 'model.json'}: n_features {meta.get('n_features')} but weights.npz has {n} keys")
+    if arrays["idf"].shape != (n,) or coef.ndim != 2 or coef.shape[0] != n or bias.ndim != 1:
+        raise SentimentModelError(f"{where}: idf/coef/bias do not match the {n} n-gram keys")
+    gates = coef.shape[1] - k
+    if gates not in (0, k - 1) or (gates and arrays.get("gate_bias", np.zeros(0)).shape != (gates,)):
+        raise SentimentModelError(f"{where}: coef has {coef.shape[1]} columns for {k} experts; the domain gate does not match")
+    for key in KEY_ARRAYS:
+        a = arrays[key]
+        if a.dtype != np.uint64 or a.ndim != 1 or np.any(a[1:] <= a[:-1]):
+            raise SentimentModelError(f"{where}: {key} is not a strictly increasing uint64 array")
+    return k
 
 
 def _file_sha256(path: Path) -> str:

@@ -211,7 +211,7 @@ def _fit_featurizer(norms, tokens, min_df: int) -> tuple[NgramFeaturizer, object
     words = [k for k in keys if k[0] == "w"]
     chars = [k for k in keys if k[0] == "c"]
     order = np.array([vec.vocabulary_[k] for k in words + chars])
-    feat = NgramFeaturizer([k[1:] for k in words], [k[1:] for k in chars], idf[order])
+    feat, _ = NgramFeaturizer.from_grams([k[1:] for k in words], [k[1:] for k in chars], idf[order])
     return feat, vec
 
 

@@ -117,10 +117,12 @@ def test_manifest_names_version_and_hash(model):
 def test_shipped_model_is_small_and_holds_no_sentences():
     d = sm.shipped_model_dir()
     assert sum((d / f).stat().st_size for f in sm.MODEL_FILES) <= 20_000_000
-    vocab = json.loads((d / "vocab.json").read_text(encoding="utf-8"))
-    assert max(len(g) for g in vocab["char"]) <= 3
-    assert all(len(w) <= sm.MAX_WORD_CHARS for g in vocab["word"] for w in g.split(" "))
-    assert max(len(g.split(" ")) for g in vocab["word"]) <= 2
+    assert sorted(p.name for p in d.iterdir()) == sorted(sm.MODEL_FILES)
+    with np.load(d / "weights.npz", allow_pickle=False) as z:
+        arrays = {k: z[k] for k in z.files}
+    # numbers only: the vocabulary is 64-bit keys, and a character key holds at most 3 code points
+    assert all(a.dtype.kind in "fiu" for a in arrays.values())
+    assert int(arrays["char_keys"].max()) < 1 << 63 and int(arrays["char_keys"].min()) > 0
 
 
 def test_long_words_give_no_word_ngrams():
@@ -141,7 +143,7 @@ def test_loading_never_unpickles(monkeypatch):
 
 
 def test_an_object_array_in_the_npz_is_refused(tmp_path, model):
-    for f in ("model.json", "vocab.json"):
+    for f in ("model.json",):
         (tmp_path / f).write_bytes((sm.shipped_model_dir() / f).read_bytes())
     np.savez(tmp_path / "weights.npz", weights=np.array([{"a": 1}], dtype=object))
     with pytest.raises(sm.SentimentModelError, match="weights.npz"):
@@ -150,7 +152,7 @@ def test_an_object_array_in_the_npz_is_refused(tmp_path, model):
 
 def test_missing_file_is_named(tmp_path):
     (tmp_path / "model.json").write_text("{}", encoding="utf-8")
-    with pytest.raises(sm.SentimentModelError, match="missing vocab.json"):
+    with pytest.raises(sm.SentimentModelError, match="missing weights.npz"):
         sm.LinearSentiment.load(tmp_path)
 
 
@@ -189,11 +191,13 @@ def test_featurizer_matches_scikit_learn_tfidf(segmenter):
     feat, vec = tr._fit_featurizer(norms, tokens, min_df=1)
     ours = feat.transform(norms, tokens).toarray()
     theirs = vec.transform(list(zip(norms, tokens))).toarray()
-    keys = sorted(vec.vocabulary_, key=vec.vocabulary_.get)
-    index = {("w", g): i for i, g in enumerate(feat.word_grams)}
-    index.update({("c", g): len(feat.word_grams) + i for i, g in enumerate(feat.char_grams)})
-    order = np.argsort([index[(k[0], k[1:])] for k in keys])
-    np.testing.assert_allclose(ours, theirs[:, order], atol=1e-6)
+    # the same columns, in the featurizer's order (words, bigrams, characters, each by key)
+    grams = [k for k in vec.vocabulary_ if k[0] == "w"] + [k for k in vec.vocabulary_ if k[0] == "c"]
+    n_words = sum(k[0] == "w" for k in grams)
+    _, order = sm.NgramFeaturizer.from_grams([k[1:] for k in grams[:n_words]], [k[1:] for k in grams[n_words:]],
+                                             np.ones(len(grams)))
+    assert ours.shape == theirs.shape and (ours > 0).sum(axis=1).min() > 10
+    np.testing.assert_allclose(ours, theirs[:, [vec.vocabulary_[grams[i]] for i in order]], atol=1e-6)
 
 
 def test_scoring_matches_the_sparse_matrix_product(model, segmenter):
@@ -207,18 +211,25 @@ def test_scoring_matches_the_sparse_matrix_product(model, segmenter):
                                rtol=1e-4, atol=1e-4)
 
 
-def test_hash_table_finds_exactly_its_keys():
+def test_word_keys_depend_only_on_the_word():
+    words = ["服务", "很好", "好", "服", "务服", "no", "on", "", "超长的一个英文单词excellent"]
+    keys = sm.word_keys(words)
+    assert len(set(keys[:-1].tolist())) == len(words) - 1  # distinct words, distinct keys (order matters)
+    assert keys[-1] == sm._NO_KEY  # too long to be a vocabulary word
+    shuffled = sm.word_keys(words[::-1] + ["服务"])
+    assert shuffled[::-1][1:].tolist() == keys.tolist() and shuffled[-1] == keys[0]
+
+
+def test_lookup_finds_exactly_its_keys():
     rng = np.random.default_rng(7)
-    keys = np.unique(rng.integers(0, 2**62, 5000, dtype=np.uint64))
-    ids = rng.permutation(len(keys)).astype(np.int64)
-    table = sm._HashTable(keys, ids)
-    absent = rng.integers(0, 2**62, 3000, dtype=np.uint64)
-    absent = absent[~np.isin(absent, keys)]
+    keys = np.unique(rng.integers(0, 2**63, 5000, dtype=np.uint64))
+    absent = rng.integers(0, 2**63, 3000, dtype=np.uint64)
+    absent = np.concatenate([absent[~np.isin(absent, keys)], [np.uint64(2**64 - 1), np.uint64(0)]])
     query = np.concatenate([keys[::-1], absent, keys[:10]])
-    found, got = table.lookup(query)
+    found, pos = sm._lookup(keys, query)
     assert found.tolist() == [True] * len(keys) + [False] * len(absent) + [True] * 10
-    assert got.tolist() == ids[::-1].tolist() + ids[:10].tolist()
-    assert sm._HashTable(keys[:0], ids[:0]).lookup(keys[:5])[0].tolist() == [False] * 5
+    assert keys[pos].tolist() == keys[::-1].tolist() + keys[:10].tolist()
+    assert sm._lookup(keys[:0], keys[:5])[0].tolist() == [False] * 5
 
 
 def test_ngrams_ignore_whitespace():
@@ -314,7 +325,7 @@ def test_shipped_vocabulary_copies_no_review_text():
     tool = shared_data_dir().parent / "tools" / "corpus_copies.py"
     if not tool.is_file():
         pytest.skip("../shared/tools/corpus_copies.py is absent")
-    done = subprocess.run([sys.executable, str(tool), str(sm.shipped_model_dir() / "vocab.json")],
+    done = subprocess.run([sys.executable, str(tool)] + [str(sm.shipped_model_dir() / f) for f in sm.MODEL_FILES],
                           capture_output=True, text=True)
     assert done.returncode == 0, done.stdout[-2000:]
 
