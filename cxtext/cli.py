@@ -125,18 +125,35 @@ def _cmd_train(args: argparse.Namespace) -> int:
     return train_command(args)
 
 
+def _add_lexicons(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("lexicons", help="validate the lexicons and list terms the segmenter still splits")
+    p.add_argument("--lexicons", default=None, help="lexicon folder (default: the bundled lexicons/)")
+    p.add_argument("--backend", default="jieba", choices=["jieba", "rjieba"])
+    p.set_defaults(func=_cmd_lexicons)
+
+
+def _cmd_lexicons(args: argparse.Namespace) -> int:
+    from cxtext.lexicon import lexicons_command
+
+    return lexicons_command(args)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="cxtext",
         description="Customer-experience insight from Chinese reviews and complaint logs: touchpoints, "
                     "pain points, sentiment and the evidence for each tag.")
     sub = parser.add_subparsers(dest="command", required=True)
-    for add in (_add_run, _add_eval, _add_report, _add_inbox, _add_train):
+    for add in (_add_run, _add_eval, _add_report, _add_inbox, _add_train, _add_lexicons):
         add(sub)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
+    import signal
+
+    if hasattr(signal, "SIGPIPE") and argv is None:
+        signal.signal(signal.SIGPIPE, signal.SIG_DFL)  # `cxtext … | head` ends quietly, like other tools
     args = build_parser().parse_args(argv)
     return int(args.func(args) or 0)
 

@@ -16,7 +16,7 @@ from typing import Iterable, Mapping
 
 from cxtext.paths import lexicon_dir
 
-__all__ = ["LexiconError", "Category", "TermRule", "Lexicon", "load_lexicons"]
+__all__ = ["LexiconError", "Category", "TermRule", "Lexicon", "load_lexicons", "lexicons_command"]
 
 STAGES = ("pre", "arrival", "service", "payment", "post")
 POLARITIES = ("neg", "pos", "neu")
@@ -319,3 +319,28 @@ def load_lexicons(directory: str | Path | None = None) -> Lexicon:
         speakers=MappingProxyType(speakers),
         _by_id=MappingProxyType({r.rule_id: r for r in rules}),
     )
+
+
+def lexicons_command(args) -> int:
+    """`cxtext lexicons`: validate, summarise, and list terms the segmenter would still split."""
+    import sys
+
+    from cxtext.segment import Segmenter
+
+    try:
+        lexicon = load_lexicons(args.lexicons)
+    except LexiconError as exc:
+        print(exc, file=sys.stderr)
+        return 2
+    print(f"lexicons {lexicon.directory}: version {lexicon.version}, sha256 {lexicon.sha256[:16]}…, "
+          f"{len(lexicon.rules)} rules in {len(lexicon.categories)} categories")
+    counts: dict[str, int] = {}
+    for rule in lexicon.rules:
+        counts[rule.category] = counts.get(rule.category, 0) + 1
+    for name, category in lexicon.categories.items():
+        print(f"  {name:20s} {category.stage:8s} {category.kind:8s} {counts.get(name, 0):4d} rules")
+    split = Segmenter(lexicon.all_terms(), backend=args.backend).split_terms(lexicon.all_terms())
+    for term, words in split:
+        print(f"split by the segmenter: {term!r} -> {' / '.join(words)}")
+    print(f"{len(split)} term(s) the segmenter still splits")
+    return 1 if split else 0

@@ -82,3 +82,19 @@ def test_loaded_lexicon_is_immutable(lexicon):
         lexicon.opinions["好"] = "neg"
     with pytest.raises(AttributeError):
         lexicon.rules[0].term = "x"
+
+
+def test_lexicons_command_reports_split_terms_and_errors(lexicon_copy: Path, capsys):
+    from cxtext.cli import main
+
+    assert main(["lexicons", "--lexicons", str(lexicon_copy)]) == 0
+    assert "0 term(s) the segmenter still splits" in capsys.readouterr().out
+    path = lexicon_copy / "categories" / "noise.tsv"
+    path.write_text(path.read_text(encoding="utf-8") + "n.test.split\t吵 闹\tsignal\tneg\t\t\t\t\t\t0.8\t\n",
+                    encoding="utf-8")
+    assert main(["lexicons", "--lexicons", str(lexicon_copy)]) == 1
+    assert "split by the segmenter: '吵 闹'" in capsys.readouterr().out
+    path.write_text(path.read_text(encoding="utf-8") + "n.test.bad\t闹\tsignal\tloud\t\t\t\t\t\t0.8\t\n",
+                    encoding="utf-8")
+    assert main(["lexicons", "--lexicons", str(lexicon_copy)]) == 2
+    assert "noise.tsv" in capsys.readouterr().err
