@@ -73,6 +73,8 @@ def _add_eval(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--sentiment", default="default")
     p.add_argument("--backend", default="jieba", choices=["jieba", "rjieba"])
     p.add_argument("--errors", default=None, help="write per-review disagreements to this JSONL file")
+    p.add_argument("--part", default="all", choices=["all", "tune", "holdout"],
+                   help="score all rows, or the two-thirds the lexicons were tuned on, or the held-out third")
     p.set_defaults(func=_cmd_eval)
 
 

@@ -67,3 +67,13 @@ def test_dev_gold_meets_the_bar_when_present():
     table, _, _ = evaluate(read_gold(shared / "gold" / "dev.jsonl"), load_resources(sentiment="none"))
     assert table.loc["micro", "mention_f1"] >= 0.85
     assert table.loc["micro", "pain_f1"] >= 0.75
+
+
+def test_gold_parts_split_the_rows_without_overlap():
+    from cxtext.evaluate import gold_part
+
+    rows = [{"id": f"r{i}", "text": "很好"} for i in range(300)]
+    tune, holdout = gold_part(rows, "tune"), gold_part(rows, "holdout")
+    assert len(tune) + len(holdout) == 300 and 60 < len(holdout) < 140
+    assert not {r["id"] for r in tune} & {r["id"] for r in holdout}
+    assert gold_part(rows, "all") == rows
