@@ -157,7 +157,18 @@ def main(argv: list[str] | None = None) -> int:
     if hasattr(signal, "SIGPIPE") and argv is None:
         signal.signal(signal.SIGPIPE, signal.SIG_DFL)  # `cxtext … | head` ends quietly, like other tools
     args = build_parser().parse_args(argv)
-    return int(args.func(args) or 0)
+    try:
+        return int(args.func(args) or 0)
+    except ValueError as exc:
+        # A broken lexicon folder or model folder is the user's input, not a bug: say what and
+        # where (the messages name file and line) instead of printing a traceback.
+        from cxtext.lexicon import LexiconError
+        from cxtext.sentiment import SentimentModelError
+
+        if isinstance(exc, (LexiconError, SentimentModelError)):
+            print(f"cxtext {args.command}: {exc}", file=sys.stderr)
+            return 2
+        raise
 
 
 if __name__ == "__main__":
