@@ -65,6 +65,8 @@ ID_COLUMN_NAMES = (
     "reviewid", "id", "commentid", "评论id", "評論id", "评价id", "評價id", "评论编号", "評論編號",
     "评价编号", "評價編號", "编号", "編號",
     "工单号", "工單號", "工单编号", "投诉编号", "订单号", "訂單號", "序号", "序號",
+    # exports of ticketing and order systems name their key in English (ticket_id, order_no)
+    "ticketid", "ticketno", "caseid", "工单id", "工單id", "orderid", "orderno", "订单编号", "訂單編號",
 )
 _CANONICAL = {
     "store": ("store", "shop", "门店", "門店", "店铺", "店鋪", "门店名称", "店名", "商家"),

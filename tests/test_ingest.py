@@ -238,6 +238,9 @@ def test_ascii_head_then_gbk_further_down_is_still_detected(tmp_path):
     (["顾客评价", "评价时间", "评价星级"], "顾客评价", None),
     (["评价时间", "用户评论内容", "评论编号"], "用户评论内容", "评论编号"),
     (["customer_comment", "comment_date"], "customer_comment", None),
+    (["Ticket_ID", "created_at", "content"], "content", "Ticket_ID"),
+    (["order_no", "评价内容"], "评价内容", "order_no"),
+    (["review_id", "order_id", "review"], "review", "review_id"),
 ])
 def test_text_and_id_columns_found_by_chinese_or_english_name(columns, text, ident):
     assert find_text_column(columns) == text
