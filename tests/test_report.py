@@ -424,6 +424,34 @@ def test_warehouse_source_matches_run_dir(run_dir, tmp_path):
     assert a["rating"]["nps"] == b["rating"]["nps"]
 
 
+def test_warehouse_reviews_sharing_an_id_keep_their_own_mentions(tmp_path):
+    duckdb = pytest.importorskip("duckdb")
+    # Two dumps both numbered their first review "1": the warehouse holds both (keyed by content hash).
+    reviews = pd.DataFrame({
+        "content_hash": ["aaaaaaaa11", "bbbbbbbb22"], "review_id": ["1", "1"],
+        "text": ["牙科诊所等了一个多小时才叫号。", "理发店的毛巾有一股霉味。"],
+        "sentiment": ["neg", "neg"], "sentiment_score": [0.1, 0.2],
+        "source_file": ["dental.csv", "salon.csv"], "source_row": [2, 2]})
+    mentions = pd.DataFrame({
+        "content_hash": ["aaaaaaaa11", "bbbbbbbb22"], "review_id": ["1", "1"],
+        "category": ["waiting_time", "odor"], "stage": ["arrival", "service"], "polarity": ["neg", "neg"],
+        "start": [4, 9], "end": [11, 11], "evidence": ["等了一个多小时", "霉味"], "rule": ["w", "o"],
+        "confidence": [0.9, 0.9]})
+    path = tmp_path / "wh.duckdb"
+    con = duckdb.connect(str(path))
+    for name, frame in (("reviews", reviews), ("mentions", mentions)):
+        con.register("f", frame)
+        con.execute(f"CREATE TABLE {name} AS SELECT * FROM f")
+        con.unregister("f")
+    con.close()
+    data = load(path)
+    assert sorted(data.reviews["review_id"]) == ["1~aaaaaaaa", "1~bbbbbbbb"]
+    joined = data.mentions.merge(data.reviews[["review_id", "text"]], on="review_id")
+    assert len(joined) == 2
+    for _, row in joined.iterrows():
+        assert row["text"][row["start"]:row["end"]] == row["evidence"]
+
+
 def test_cli_report(run_dir, tmp_path, capsys):
     out = tmp_path / "site" / "r.html"
     assert cli_main(["report", str(run_dir), "--out", str(out), "--since", "2024-06-01", "--store", "南山店"]) == 0

@@ -150,13 +150,41 @@ def _load_warehouse(path: Path) -> ReportData:
                     select += f", json_extract_string(extra, ?) AS {_select_list([col])}"
                     params.append('$."' + col.replace('"', '\\"') + '"')
                 columns.setdefault(role, []).extend(cols)
+        if "content_hash" in names:
+            select += ', "content_hash"'
         reviews = con.execute(f"SELECT {select} FROM reviews", params).df()
-        mentions = _warehouse_table(con, tables, "mentions", MENTION_COLUMNS)
+        mentions = _warehouse_table(con, tables, "mentions", MENTION_COLUMNS + ("content_hash",))
+        reviews, mentions = _unique_review_ids(reviews, mentions)
         quarantine = _warehouse_table(con, tables, "quarantine", QUARANTINE_COLUMNS)
         run = _warehouse_run(con, tables)
     finally:
         con.close()
     return _canonical(reviews, mentions, quarantine, run, str(path), columns)
+
+
+def _unique_review_ids(reviews: pd.DataFrame, mentions: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Report keys that are unique per stored review.
+
+    A warehouse keys reviews by content hash, so two dumps can both hold a review "1" with different
+    texts (or a review edited between exports). The report joins on review_id; such ids get the
+    first 8 characters of their content hash appended (`1~3fa2c0d1`) in reviews and mentions alike,
+    so no mention is attached to the wrong text.
+    """
+    if "content_hash" not in reviews.columns:
+        return reviews, mentions
+    clash = reviews["review_id"].duplicated(keep=False)
+    if clash.any():
+        reviews = reviews.copy()
+        mentions = mentions.copy()
+        hashes = reviews.loc[clash, "content_hash"].astype(str)
+        new_ids = reviews.loc[clash, "review_id"].astype(str) + "~" + hashes.str[:8]
+        renamed = dict(zip(hashes, new_ids))
+        reviews.loc[clash, "review_id"] = new_ids
+        if "content_hash" in mentions.columns:
+            hit = mentions["content_hash"].astype(str).isin(renamed)
+            mentions.loc[hit, "review_id"] = mentions.loc[hit, "content_hash"].astype(str).map(renamed)
+    reviews = reviews.drop(columns="content_hash")
+    return reviews, mentions.drop(columns="content_hash", errors="ignore")
 
 
 def _extra_keys(con, sample: int = 2000) -> list[str]:
