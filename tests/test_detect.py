@@ -175,3 +175,50 @@ def test_rule_ids_name_lexicon_rows(lexicon, detect):
     ids = {r.rule_id for r in lexicon.rules}
     for _, _, _, rule in detect("上菜慢，价格贵，卫生间脏，店员冷漠"):
         assert rule in ids
+
+
+# --- the regex prefilter: skipping a rule must never lose a match ------------------------------
+
+def test_regex_requirements_are_literal_strings():
+    import re
+
+    from cxtext.detect import _requirements
+
+    def reqs(pattern):
+        return _requirements(re._parser.parse(pattern))
+
+    assert reqs("(?:高|不错|很高)的性价比") == [frozenset({"高", "不错"}), frozenset({"的性价比"})]
+    assert reqs("排队(?:了)?[0-9]+分钟") == [frozenset({"排队"}), frozenset("0123456789"), frozenset({"分钟"})]
+    # optional parts, negated classes and wide classes require nothing
+    assert reqs("(?:很)?[^，。]{0,4}[\u4e00-\u9fff]") == []
+    # a branch with one alternative that requires nothing requires nothing
+    assert reqs("(?:送到|.+)") == []
+
+
+def test_regex_prefilter_never_skips_a_rule_that_matches(lexicon):
+    from cxtext.detect import build_detector
+    from cxtext.normalize import normalize
+
+    from conftest import CLAUSES
+
+    detector = build_detector(lexicon)
+    texts = [normalize(t).text for t, _, _ in TRAPS] + list(CLAUSES)
+    admitted = 0
+    for text in texts:
+        candidates = set(detector.regex_candidates(text))
+        for k, (rule, pattern) in enumerate(detector._regex_pairs):
+            if pattern.search(text):
+                assert k in candidates, (rule.rule_id, text)
+        admitted += len(candidates)
+    # and it does skip: most rules never run on a given review
+    assert admitted < 0.2 * len(texts) * len(detector._regex_pairs)
+
+
+def test_regex_rules_with_ignorecase_always_run(lexicon):
+    import re
+
+    from cxtext.detect import _regex_prefilter
+
+    pairs = [(None, re.compile("(?i)wifi很慢")), (None, re.compile("wifi很慢"))]
+    always, _, _ = _regex_prefilter(pairs)
+    assert always == [0]
