@@ -18,9 +18,9 @@ Offsets here are into the normalised text; the tagger maps them back to the orig
 from __future__ import annotations
 
 import re
-from bisect import bisect_right
+from bisect import bisect_left, bisect_right
 from dataclasses import dataclass
-from typing import Iterable
+from typing import Iterable, NamedTuple
 
 import ahocorasick
 
@@ -32,7 +32,7 @@ __all__ = ["Mention", "Detector", "build_detector", "dedupe_mentions", "MODIFIER
 MODIFIER_CHARS = frozenset("很太不没好超真挺蛮巨特非常比较较更最有点还都也极贼忒够老一些略偏稍")
 PARTICLE_CHARS = frozenset("了的啊呀吧啦嘛哦呢哈滴喔噢咯么死点些多")
 CLAUSE_PUNCT = frozenset(",.!?;:，。！？；：~～…\n\r\t ()（）【】[]「」『』\"“”")
-_CLAUSE_PUNCT_RE = re.compile("[" + re.escape("".join(sorted(CLAUSE_PUNCT))) + "]+")
+_CLAUSE_TEXT_RE = re.compile("[^" + re.escape("".join(sorted(CLAUSE_PUNCT))) + "]+")
 NEGATION_WINDOW = 6
 # An opinion belongs to an aspect only when close: 服务态度很好 yes, a 好 twenty characters on no.
 ASPECT_REACH = 8
@@ -56,8 +56,8 @@ class Mention:
     window: tuple[int, int] = (0, 0)
 
 
-@dataclass(frozen=True, slots=True)
-class _Match:
+class _Match(NamedTuple):
+    # A tuple, not a frozen dataclass: about ten are made per review and tuples build in C.
     start: int
     end: int
     term: str
@@ -120,23 +120,24 @@ class Detector:
     # --- clauses -------------------------------------------------------------------------
     def clauses(self, text: str, words: list[str], starts: list[int],
                 spans: Iterable[tuple[int, int]]) -> list[tuple[int, int]]:
-        """Clause spans within `spans`: cut at punctuation and before contrast words."""
-        cuts = {0, len(text)}
-        for found in _CLAUSE_PUNCT_RE.finditer(text):
-            cuts.add(found.start())
-            cuts.add(found.end())
-        for word, start in zip(words, starts):
-            if word in self._contrast:
-                cuts.add(start)
-        ordered = sorted(cuts)
+        """Clause spans within `spans`: cut at punctuation and before contrast words.
+
+        A clause is a run of text between punctuation, cut again where a contrast word starts,
+        clipped to each span and stripped of whitespace; empty pieces are dropped.
+        """
+        runs = [found.span() for found in _CLAUSE_TEXT_RE.finditer(text)]
+        if not self._contrast.isdisjoint(words):
+            runs = _cut_runs(runs, sorted(s for w, s in zip(words, starts) if w in self._contrast))
         result = []
         for span_start, span_end in spans:
-            edges = [span_start, *ordered[bisect_right(ordered, span_start):bisect_right(ordered, span_end - 1)],
-                     span_end]
-            for a, b in zip(edges, edges[1:]):
-                a, b = _trim(text, a, b)
+            for a, b in runs:
+                a, b = max(a, span_start), min(b, span_end)
                 if b > a:
-                    result.append((a, b))
+                    piece = text[a:b]
+                    b = a + len(piece.rstrip())
+                    a += len(piece) - len(piece.lstrip())
+                    if b > a:
+                        result.append((a, b))
         return result
 
     # --- matching ------------------------------------------------------------------------
@@ -352,10 +353,10 @@ def _regex_prefilter(pairs: list) -> tuple[list[int], "ahocorasick.Automaton", l
             always.append(k)
             others.append(())
             continue
-        anchor = max(reqs, key=lambda req: (min(map(len, req)), -len(req)))
-        for literal in anchor:
+        reqs = sorted(reqs, key=_selectivity, reverse=True)  # the rarest first: checks stop early
+        for literal in reqs[0]:
             by_anchor.setdefault(literal, []).append(k)
-        others.append(tuple(_alternation(req) for req in reqs if req is not anchor))
+        others.append(tuple(_alternation(req) for req in reqs[1:]))
     automaton = ahocorasick.Automaton()
     for literal, ks in by_anchor.items():
         automaton.add_word(literal, tuple(ks))
@@ -410,8 +411,13 @@ def _branch_strings(alternatives) -> set[str] | None:
         reqs = _requirements(seq)
         if not reqs:
             return None
-        union |= max(reqs, key=lambda req: (min(map(len, req)), -len(req)))
+        union |= max(reqs, key=_selectivity)
     return union
+
+
+def _selectivity(req: frozenset[str]) -> tuple[int, int]:
+    """How rare a requirement is likely to be: its shortest string's length, then fewer strings."""
+    return min(map(len, req)), -len(req)
 
 
 def _class_chars(arg) -> set[str] | None:
@@ -452,9 +458,7 @@ def _longest_at(text: str, i: int, index: dict[str, tuple[str, ...]]) -> str | N
 def _fits_words(text: str, s: int, e: int, starts: list[int], first: int) -> bool:
     """The match [s, e) does not cut a word, except a word of modifiers + term + particles."""
     last = bisect_right(starts, e - 1) - 1
-    head = text[starts[first]:s]
-    tail = text[e:starts[last + 1]]
-    return all(ch in MODIFIER_CHARS for ch in head) and all(ch in PARTICLE_CHARS for ch in tail)
+    return MODIFIER_CHARS.issuperset(text[starts[first]:s]) and PARTICLE_CHARS.issuperset(text[e:starts[last + 1]])
 
 
 # What may stand between a negator and the term it negates.
@@ -494,12 +498,15 @@ def _extend_left(text: str, floor: int, start: int, limit: int = 3) -> int:
     return start
 
 
-def _trim(text: str, a: int, b: int) -> tuple[int, int]:
-    while a < b and (text[a] in CLAUSE_PUNCT or text[a].isspace()):
-        a += 1
-    while b > a and (text[b - 1] in CLAUSE_PUNCT or text[b - 1].isspace()):
-        b -= 1
-    return a, b
+def _cut_runs(runs: list[tuple[int, int]], cuts: list[int]) -> list[tuple[int, int]]:
+    """Split each [a, b) of `runs` at the `cuts` (sorted) that fall strictly inside it."""
+    out = []
+    for a, b in runs:
+        for cut in cuts[bisect_right(cuts, a):bisect_left(cuts, b)]:
+            out.append((a, cut))
+            a = cut
+        out.append((a, b))
+    return out
 
 
 class _ClauseLookup:

@@ -222,3 +222,42 @@ def test_regex_rules_with_ignorecase_always_run(lexicon):
     pairs = [(None, re.compile("(?i)wifi很慢")), (None, re.compile("wifi很慢"))]
     always, _, _ = _regex_prefilter(pairs)
     assert always == [0]
+
+
+def _clauses_by_cutting(text, words, starts, spans, contrast):
+    """The plain statement of clause splitting: cut at every punctuation run's edges and before
+    every contrast word, then strip punctuation and whitespace from each piece."""
+    from cxtext.detect import CLAUSE_PUNCT
+
+    cuts = sorted({0, len(text)} | {i for i in range(len(text) + 1)
+                                    if (i < len(text) and text[i] in CLAUSE_PUNCT) != (i > 0 and text[i - 1] in CLAUSE_PUNCT)}
+                  | {s for w, s in zip(words, starts) if w in contrast})
+    out = []
+    for lo, hi in spans:
+        edges = [lo, *[c for c in cuts if lo < c < hi], hi]
+        for a, b in zip(edges, edges[1:]):
+            while a < b and (text[a] in CLAUSE_PUNCT or text[a].isspace()):
+                a += 1
+            while b > a and (text[b - 1] in CLAUSE_PUNCT or text[b - 1].isspace()):
+                b -= 1
+            if b > a:
+                out.append((a, b))
+    return out
+
+
+def test_clauses_match_cutting_at_every_boundary(lexicon, segmenter):
+    import random
+
+    from cxtext.detect import build_detector
+
+    detector = build_detector(lexicon)
+    rng = random.Random(7)
+    pieces = ["房间很干净", "但是", "不过", "就是", "，", "。", "！！", " ", "\u2028", "\x0b", "……", "(", "服务", "慢"]
+    texts = [t for t, _, _ in TRAPS] + ["".join(rng.choice(pieces) for _ in range(rng.randint(0, 12)))
+                                        for _ in range(300)]
+    for text in texts:
+        words, starts = segmenter.boundaries(text)
+        spans_options = [[(0, len(text))], [(0, len(text) // 2), (len(text) // 2 + 1, len(text))]]
+        for spans in spans_options:
+            expected = _clauses_by_cutting(text, words, starts, spans, detector._contrast)
+            assert detector.clauses(text, words, starts, spans) == expected, (text, spans)
