@@ -69,3 +69,29 @@ def test_result_is_immutable():
     assert isinstance(norm, Normalized)
     with pytest.raises(AttributeError):
         norm.text = "x"
+
+
+def test_quick_edit_check_never_misses_an_edit():
+    # normalize skips the edit pass when _MAY_EDIT finds nothing, so it must match wherever _EDITS does.
+    import random
+
+    from cxtext.normalize import _EDITS, _MAY_EDIT
+
+    rng = random.Random(3)
+    pieces = ["很好", "等", "<", "br>", "&", "amp;", "(", "（", "duì", ")", "😡", "☀", "\ufe0f", "！", "，", ",",
+              "…", "。", " ", "\t", "\u00a0", "\u3000", "a", "1", "好"]
+    texts = [t for t, _ in CASES] + ["".join(rng.choice(pieces) for _ in range(rng.randint(1, 10)))
+                                     for _ in range(2000)]
+    edited = 0
+    for text in texts:
+        if _EDITS.search(text):
+            edited += 1
+            assert _MAY_EDIT.search(text), text
+    assert edited > 100
+
+
+def test_traditional_text_is_detected():
+    from cxtext.normalize import _has_traditional
+
+    assert _has_traditional("房間很乾淨")
+    assert not _has_traditional("房间很干净，ＷｉＦｉ很快")
