@@ -220,8 +220,8 @@ def test_regex_rules_with_ignorecase_always_run(lexicon):
     from cxtext.detect import _regex_prefilter
 
     pairs = [(None, re.compile("(?i)wifi很慢")), (None, re.compile("wifi很慢"))]
-    always, _, _ = _regex_prefilter(pairs)
-    assert always == [0]
+    always = _regex_prefilter(pairs).always
+    assert always == (0,)
 
 
 def _clauses_by_cutting(text, words, starts, spans, contrast):
