@@ -34,7 +34,10 @@ __all__ = ["Mention", "Detector", "build_detector", "dedupe_mentions", "MODIFIER
 MODIFIER_CHARS = frozenset("很太不没好超真挺蛮巨特非常比较较更最有点还都也极贼忒够老一些略偏稍")
 PARTICLE_CHARS = frozenset("了的啊呀吧啦嘛哦呢哈滴喔噢咯么死点些多")
 CLAUSE_PUNCT = frozenset(",.!?;:，。！？；：~～…\n\r\t ()（）【】[]「」『』\"“”")
-_CLAUSE_TEXT_RE = re.compile("[^" + re.escape("".join(sorted(CLAUSE_PUNCT))) + "]+")
+_PUNCT = re.escape("".join(sorted(CLAUSE_PUNCT)))
+_CLAUSE_TEXT_RE = re.compile(f"[^{_PUNCT}]+")
+# The same runs without whitespace at either end (\s is str.isspace, as in str.strip).
+_CLAUSE_TRIMMED_RE = re.compile(rf"[^\s{_PUNCT}](?:[^{_PUNCT}]*[^\s{_PUNCT}])?")
 NEGATION_WINDOW = 6
 # An opinion belongs to an aspect only when close: 服务态度很好 yes, a 好 twenty characters on no.
 ASPECT_REACH = 8
@@ -101,12 +104,14 @@ class Detector:
         self._marker_res = {k: re.compile("|".join(map(re.escape, sorted(ts, key=len, reverse=True))))
                             for k, ts in by_kind.items()}
         self._speaker_re = _speaker_pattern(lexicon.speakers)
+        # Every turn marker holds a speaker word; most reviews hold none (a plain search is quick).
+        self._speaker_names = re.compile("|".join(map(re.escape, sorted(lexicon.speakers, key=len, reverse=True))))
         self._rule_terms = frozenset(self._rules_by_term)
 
     # --- complaint logs ------------------------------------------------------------------
     def customer_spans(self, text: str) -> tuple[list[tuple[int, int]], bool]:
         """Spans of `text` said by the customer, and whether the text is a log with turns."""
-        if self._speaker_re is None:
+        if self._speaker_re is None or not self._speaker_names.search(text):
             return [(0, len(text))], False
         found = [(m.start(), m.end(), self.lexicon.speakers[m.group("who") or m.group("said")], bool(m.group("who")))
                  for m in self._speaker_re.finditer(text)]
@@ -133,8 +138,11 @@ class Detector:
         A clause is a run of text between punctuation, cut again where a contrast word starts,
         clipped to each span and stripped of whitespace; empty pieces are dropped.
         """
+        contrast = not self._contrast.isdisjoint(words)
+        if not contrast and spans == [(0, len(text))]:  # most reviews: runs are the clauses
+            return [found.span() for found in _CLAUSE_TRIMMED_RE.finditer(text)]
         runs = [found.span() for found in _CLAUSE_TEXT_RE.finditer(text)]
-        if not self._contrast.isdisjoint(words):
+        if contrast:
             runs = _cut_runs(runs, sorted(s for w, s in zip(words, starts) if w in self._contrast))
         result = []
         for span_start, span_end in spans:
@@ -171,9 +179,12 @@ class Detector:
         mentions: list[Mention] = []
         clause_of = _ClauseLookup(clauses)
         by_clause: dict[int, list[_Match]] = {}
+        clause_starts = clause_of.starts
         for m in matches:
-            c = clause_of[m.start]
-            if c >= 0 and clause_of[m.end - 1] == c:
+            # the clause holding the match's first and last character (clauses are sorted and
+            # disjoint, so the last character is in the same clause when it is before its end)
+            c = bisect_right(clause_starts, m.start) - 1
+            if c >= 0 and m.end <= clauses[c][1]:
                 by_clause.setdefault(c, []).append(m)
         for c, clause_matches in by_clause.items():
             mentions.extend(self._clause_mentions(text, clauses, c, clause_matches, by_clause))
@@ -184,6 +195,8 @@ class Detector:
     def _clause_mentions(self, text: str, clauses, c: int, matches: list[_Match],
                          by_clause: dict[int, list[_Match]]) -> list[Mention]:
         all_rule_matches = [m for m in matches if m.term in self._rule_terms]
+        if not all_rule_matches:  # only opinions, negators or markers here
+            return []
         # A term inside a longer one (送餐 in 送餐员) does not count for pain categories; context
         # categories (tenure, intent) read every cue, so 老会员 still counts inside 老会员反而.
         rule_matches = _drop_contained(all_rule_matches)
@@ -366,7 +379,7 @@ def _regex_prefilter(pairs: list) -> "_RegexPrefilter":
             need.append(0)
             continue
         need.append(sum(1 << _bit_of(req, bits) for req in set(reqs)))
-        anchored.setdefault(1 << bits[max(reqs, key=_selectivity)], []).append(k)
+        anchored.setdefault(1 << bits[max(reqs, key=_selectivity)], []).append((k, need[k]))
     strings: dict[str, int] = {}
     for req, bit in bits.items():
         for literal in req:
@@ -381,20 +394,19 @@ class _RegexPrefilter:
     strings: dict[str, int]  # string → bits of the requirements it satisfies
     need: tuple[int, ...]  # per rule: bits of all its requirements
     # A rule is looked at only when its most selective requirement (its anchor) is present, so
-    # only a few rules are checked per text: anchor bit → rules.
-    by_anchor: dict[int, tuple[int, ...]]
+    # only a few rules are checked per text: anchor bit → (rule, its `need`) pairs.
+    by_anchor: dict[int, tuple[tuple[int, int], ...]]
     anchor_bits: int
 
     def candidates(self, present: int) -> list[int]:
         """Rules (in lexicon order) all of whose requirements are among the bits `present`."""
-        wanted = set(self.always)
+        wanted = list(self.always)
         anchors = present & self.anchor_bits
         while anchors:
             low = anchors & -anchors
-            wanted.update(self.by_anchor[low])
+            wanted += [k for k, need in self.by_anchor[low] if need & present == need]
             anchors ^= low
-        need = self.need
-        return [k for k in sorted(wanted) if need[k] & present == need[k]]
+        return sorted(wanted)  # each rule has one anchor: no duplicates
 
 
 def _bit_of(req: frozenset[str], bits: dict[frozenset[str], int]) -> int:
@@ -545,10 +557,10 @@ class _ClauseLookup:
 
     def __init__(self, clauses: list[tuple[int, int]]):
         self._clauses = clauses
-        self._starts = [a for a, _ in clauses]
+        self.starts = [a for a, _ in clauses]
 
     def __getitem__(self, pos: int) -> int:
-        k = bisect_right(self._starts, pos) - 1
+        k = bisect_right(self.starts, pos) - 1
         return k if k >= 0 and pos < self._clauses[k][1] else -1
 
 
