@@ -254,3 +254,15 @@ def test_bad_input_corpus_runs_to_the_end_with_every_row_accounted(tmp_path):
         if f.get("rows_accepted"):
             assert f["path"] in tagged_files, f"good rows of {f['path']} ({f['encoding']}) were not tagged"
     assert store.verify_run_dir(out) == []
+
+
+def test_chunk_manifest_is_the_resources_manifest_and_each_chunk_gets_its_own():
+    from cxtext.run import ResourceSpec, process_resources, tag_chunk
+
+    spec = ResourceSpec().with_fingerprint()
+    records = pd.DataFrame({"review_id": ["a1", "a2"], "text": ["上菜太慢了", "前台服务员态度很热情"],
+                            "source_file": ["x.csv", "x.csv"], "source_row": [1, 2]})
+    first = tag_chunk(records, spec)
+    assert first.manifest == process_resources(spec).manifest()
+    first.manifest["added_by_caller"] = True
+    assert "added_by_caller" not in tag_chunk(records, spec).manifest
