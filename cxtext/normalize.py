@@ -117,7 +117,7 @@ def _replacement(match: re.Match) -> str:
 
 def normalize(text: str) -> Normalized:
     """Normalise one text; see the module docstring for what changes."""
-    translated = text.translate(_char_table())
+    translated = _translate(text)
     if translated != text and _has_traditional(text):
         translated = _convert_phrases(translated)
     if _MAY_EDIT.search(translated) is None or _EDITS.search(translated) is None:
@@ -127,14 +127,38 @@ def normalize(text: str) -> Normalized:
     return _apply_edits(translated, text)
 
 
-def _has_traditional(text: str) -> bool:
-    # A set test in C; a Python loop here cost more than jieba.
-    return not _traditional_chars().isdisjoint(text)
+def _translate(text: str) -> str:
+    # str.translate with a dict raises and clears a KeyError for every character the dict lacks
+    # (most of them); a list indexed by code point, holding every BMP character, does not, and
+    # halves the cost. Text with characters beyond the BMP (emoji) takes the dict.
+    if _ASTRAL.search(text):
+        return text.translate(_char_table())
+    return text.translate(_bmp_char_list())
+
+
+_ASTRAL = re.compile("[\U00010000-\U0010FFFF]")
 
 
 @lru_cache(maxsize=1)
-def _traditional_chars() -> frozenset[str]:
-    return frozenset(chr(code) for code in _char_table() if code > 0x2E80 and code not in range(0xFF01, 0xFF5F))
+def _bmp_char_list() -> list:
+    """_char_table as a list over the BMP: the mapped character, or the code point itself."""
+    table = _char_table()
+    return [table.get(code, code) for code in range(0x10000)]
+
+
+def _has_traditional(text: str) -> bool:
+    # One character-class search in C (a Python loop here cost more than jieba); the few
+    # traditional characters beyond the BMP are looked for only in text that has such characters.
+    bmp, astral = _traditional_chars()
+    return bmp.search(text) is not None or (_ASTRAL.search(text) is not None and not astral.isdisjoint(text))
+
+
+@lru_cache(maxsize=1)
+def _traditional_chars() -> tuple[re.Pattern, frozenset[str]]:
+    """Traditional characters: those of the BMP as a character class, the others as a set."""
+    codes = [code for code in _char_table() if code > 0x2E80 and code not in range(0xFF01, 0xFF5F)]
+    bmp = "".join(re.escape(chr(code)) for code in sorted(codes) if code < 0x10000)
+    return re.compile(f"[{bmp}]"), frozenset(chr(code) for code in codes if code >= 0x10000)
 
 
 def _convert_phrases(translated: str) -> str:

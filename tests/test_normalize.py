@@ -95,3 +95,22 @@ def test_traditional_text_is_detected():
 
     assert _has_traditional("房間很乾淨")
     assert not _has_traditional("房间很干净，ＷｉＦｉ很快")
+    assert _has_traditional("\U0002005e😡")  # beyond the BMP, next to an emoji
+    assert not _has_traditional("很好😡")
+
+
+def test_list_and_dict_translation_agree_with_and_without_emoji():
+    import random
+
+    from cxtext.normalize import _char_table, _translate
+
+    table = _char_table()
+    astral = sorted(code for code in table if code >= 0x10000)
+    assert astral, "the traditional table has characters beyond the BMP"
+    rng = random.Random(5)
+    alphabet = list("房間很乾淨ＷｉＦｉ，！ABCxyz好的服务") + ["😡", chr(astral[0])]
+    for _ in range(500):
+        text = "".join(rng.choice(alphabet) for _ in range(rng.randint(0, 12)))
+        assert _translate(text) == text.translate(table), text
+    # a traditional character beyond the BMP is found and converted next to an emoji
+    assert _translate(chr(astral[0]) + "😡") == table[astral[0]] + "😡"
