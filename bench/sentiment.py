@@ -144,6 +144,10 @@ def sample_records() -> pd.DataFrame:
     return pd.concat([c.records for c in ing.iter_chunks([PROJECT_DIR / "data" / "sample"])], ignore_index=True)
 
 
+def _loads(avg: tuple[float, float, float]) -> str:
+    return " / ".join(f"{x:.2f}" for x in avg)
+
+
 def table(rows: list[list], header: list[str]) -> str:
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     lines += ["| " + " | ".join(str(c) for c in r) + " |" for r in rows]
@@ -155,6 +159,7 @@ def main() -> int:
     if data_dir is None:
         print("bench/sentiment.py: ../shared/data is absent (team corpora only); skipping.")
         return 0
+    load_before = os.getloadavg()
     t0 = time.perf_counter()
     seg = make_segmenter()
     rows = load_shared_corpora(data_dir)
@@ -213,12 +218,12 @@ def main() -> int:
         print(f"tagger not available, pipeline overhead not measured: {exc}")
     speed_rows.append(["(loading the default model, seconds)", f"{load_seconds():.3f}"])
     write_report(acc_rows, speed_rows, overhead_rows, calib_rows, chars, snow_train_s,
-                 scorers["cxtext default"].manifest())
+                 scorers["cxtext default"].manifest(), (load_before, os.getloadavg()))
     print(f"wrote {OUT}")
     return 0
 
 
-def write_report(acc_rows, speed_rows, overhead_rows, calib_rows, chars, snow_train_s, manifest) -> None:
+def write_report(acc_rows, speed_rows, overhead_rows, calib_rows, chars, snow_train_s, manifest, loads) -> None:
     model_dir = Path(manifest["path"])
     size = sum((model_dir / f).stat().st_size for f in manifest["files"])
     meta = load_sentiment("default").meta
@@ -249,6 +254,10 @@ def write_report(acc_rows, speed_rows, overhead_rows, calib_rows, chars, snow_tr
         f"mean {chars:.0f} characters)",
         "",
         table(speed_rows, ["scorer", "reviews/s"]),
+        "",
+        # Timings on a shared machine move with what else runs: say how busy it was.
+        f"Load average (1, 5, 15 min) at the start {_loads(loads[0])}, at the end {_loads(loads[1])}, "
+        f"on {os.cpu_count()} cores: a load near or above the core count slows every timing here.",
         "",
     ]
     if overhead_rows:
