@@ -167,14 +167,79 @@ def _char_keys(grams: Sequence[str]) -> np.ndarray:
     return out
 
 
-def _lookup(keys: np.ndarray, query: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Which of `query` are in the sorted `keys`, and their positions there."""
-    if not len(keys) or not len(query):
-        return np.zeros(len(query), dtype=bool), np.zeros(0, dtype=np.int64)
-    pos = np.searchsorted(keys, query)
-    pos[pos == len(keys)] = 0
-    found = keys[pos] == query
-    return found, pos[found]
+_EMPTY = np.uint64(2**64 - 1)  # an empty slot of a KeyTable
+_SLOT_MUL = np.uint64(0xD6E8FEB86659FD93)  # odd: multiplicative hashing, slot = top bits of key·m
+
+
+class KeyTable:
+    """Open-addressing hash table over a sorted key array: which queries it holds, and where.
+
+    Built at load time from the sorted keys (never stored: the model file keeps only the sorted
+    arrays). Home slot of a key = the top `bits` bits of key·m mod 2⁶⁴ (m odd), at most half of
+    the 2^bits home slots used; collisions go to the next free slot (linear probing, past the
+    end into a short overflow tail instead of wrapping around). Each slot holds a key (or _EMPTY)
+    and its position in the sorted array.
+
+    Building needs no loop: with keys taken in order of home slot, key i lands in slot
+    max(home_i, slot_{i-1} + 1) = i + max_{j<=i}(home_j - j), one `np.maximum.accumulate`.
+    Probing runs in rounds over the whole batch: round r reads slot home + r for every query
+    still open, so a batch costs a few vectorised passes (most queries settle in the first)
+    instead of a ~20-step binary search each. A vocabulary that holds the value _EMPTY itself
+    keeps it aside and answers it by comparison.
+    """
+
+    def __init__(self, keys: np.ndarray):
+        keys = np.asarray(keys, dtype=np.uint64)
+        n = len(keys)
+        self.bits = max(int(2 * n - 1).bit_length(), 1)  # 2**bits >= 2n: load factor <= 0.5
+        self._shift = np.uint64(64 - self.bits)
+        self.empty_pos = -1  # position of the key _EMPTY, if the vocabulary holds it
+        if n and keys[-1] == _EMPTY:  # sorted: only the last can be the largest value
+            self.empty_pos, n = n - 1, n - 1
+        # Order by home slot with one sort of (home, position) packed into one integer.
+        idx_bits = max(int(n).bit_length(), 1)
+        packed = np.sort((self._home(keys[:n]).astype(np.uint64) << np.uint64(idx_bits))
+                         | np.arange(n, dtype=np.uint64))
+        order = (packed & np.uint64((1 << idx_bits) - 1)).astype(np.int64)
+        home = (packed >> np.uint64(idx_bits)).astype(np.int64)
+        i = np.arange(n, dtype=np.int64)
+        slot = i + np.maximum.accumulate(home - i) if n else i
+        # the last slot always stays empty, so every probe stops inside the array
+        size = max(1 << self.bits, int(slot[-1]) + 2 if n else 1)
+        self.slots = np.full(size, _EMPTY, dtype=np.uint64)
+        self.pos = np.zeros(size, dtype=np.int32 if n < 2**31 else np.int64)
+        self.slots[slot] = keys[order]
+        self.pos[slot] = order
+
+    def _home(self, query: np.ndarray) -> np.ndarray:
+        with np.errstate(over="ignore"):
+            return ((query * _SLOT_MUL) >> self._shift).astype(np.int64)
+
+    def lookup(self, query: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(found, positions): which of `query` the sorted key array holds, and the index there of
+        each found one, in query order (what a `searchsorted` on the sorted array would give).
+
+        (Integer `take` rather than boolean masks throughout: several times faster here.)
+        """
+        query = np.asarray(query, dtype=np.uint64)
+        home = self._home(query)
+        s = self.slots.take(home)
+        hit = s == query
+        out = np.where(hit, self.pos.take(home), -1)  # first round over the whole batch
+        open_ = np.flatnonzero(~hit & (s != _EMPTY))  # neither found nor ended at an empty slot
+        step = 1
+        while len(open_):
+            at = home.take(open_) + step
+            q, s = query.take(open_), self.slots.take(at)
+            hit = s == q
+            if hit.any():
+                out[open_[hit]] = self.pos.take(at[hit])
+            open_ = open_[~hit & (s != _EMPTY)]
+            step += 1
+        # a query _EMPTY "hits" an empty slot above: answer it here (e.g. _NO_KEY of a long word)
+        out[query == _EMPTY] = self.empty_pos
+        found = out >= 0
+        return found, out.take(np.flatnonzero(found)).astype(np.int64)
 
 
 @dataclass
@@ -185,8 +250,9 @@ class NgramFeaturizer:
     analyzer (checked in the tests). The vocabulary is held as three sorted arrays of 64-bit keys
     (word unigrams, word bigrams, character n-grams; see `word_keys` and `_char_keys`), and feature
     columns follow that order: column = offset of the kind + position of the key. So a model
-    loads with one `np.load` (no strings, no dictionary to build), and a batch is featurised with
-    one `searchsorted` per kind and no per-n-gram Python. `from_grams` builds it from n-gram
+    loads with one `np.load` (no strings, no dictionary to build; the hash tables that scoring probes,
+    `KeyTable`, are built from the sorted arrays at load time), and a batch is featurised with
+    one table look-up per kind and no per-n-gram Python. `from_grams` builds it from n-gram
     strings (training); the strings are not stored.
     """
 
@@ -203,6 +269,10 @@ class NgramFeaturizer:
                              f"not {self.word_n} and {self.char_n}")
         self._bigram_off = len(self.word_keys)
         self._char_off = self._bigram_off + len(self.bigram_keys)
+        # hash tables over the sorted key arrays, for scoring (see KeyTable)
+        self._word_table = KeyTable(self.word_keys)
+        self._bigram_table = KeyTable(self.bigram_keys)
+        self._char_table = KeyTable(self.char_keys)
 
     @classmethod
     def from_grams(cls, word_grams: Sequence[str], char_grams: Sequence[str], idf: np.ndarray,
@@ -276,13 +346,13 @@ class NgramFeaturizer:
         if space.any():
             flat, doc = list(compress(flat, ~space)), doc[~space]
         keys = word_keys(flat)
-        found, pos = _lookup(self.word_keys, keys)
+        found, pos = self._word_table.lookup(keys)
         rows, cols = [doc[found]], [pos]
         if self.word_n == 2 and len(keys) > 1:
             # a bigram is stored only if both its words are short (see `ngrams`)
             short = keys != _NO_KEY
             ok = short[:-1] & short[1:] & (doc[:-1] == doc[1:])
-            bfound, bpos = _lookup(self.bigram_keys, _bigram_keys(keys[:-1][ok], keys[1:][ok]))
+            bfound, bpos = self._bigram_table.lookup(_bigram_keys(keys[:-1][ok], keys[1:][ok]))
             rows.append(doc[:-1][ok][bfound])
             cols.append(bpos + self._bigram_off)
         return rows, cols
@@ -303,7 +373,7 @@ class NgramFeaturizer:
                 nxt = codes[j:j + width]
                 key = (key << np.uint64(21)) | nxt
                 ok &= nxt != 0
-            found, pos = _lookup(self.char_keys, key[ok])
+            found, pos = self._char_table.lookup(key[ok])
             rows.append(doc[:width][ok][found])
             cols.append(pos + self._char_off)
         return rows, cols
@@ -340,7 +410,9 @@ class LinearSentiment:
     def logits(self, texts_norm: Sequence[str], tokens: Sequence[Sequence[str]]) -> np.ndarray:
         # x @ W without building a sparse matrix (keeps scipy out of a tagging run)
         r, c, v = self.featurizer.entries(texts_norm, tokens)
-        part = v[:, None] * self.stacked[c]  # float16 rows when loaded: upcast here
+        # `take` of whole rows is ~4x faster than fancy indexing `stacked[c]` here; the float16
+        # rows of a loaded model are upcast in the product (the same float32 values either way)
+        part = self.stacked.take(c, axis=0) * v[:, None]
         both = np.stack([np.bincount(r, weights=part[:, k], minlength=len(texts_norm))
                          for k in range(part.shape[1])], axis=1)
         if self.gate is None:

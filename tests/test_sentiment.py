@@ -220,16 +220,61 @@ def test_word_keys_depend_only_on_the_word():
     assert shuffled[::-1][1:].tolist() == keys.tolist() and shuffled[-1] == keys[0]
 
 
-def test_lookup_finds_exactly_its_keys():
+def _sorted_lookup(keys, query):
+    """Reference answer: binary search in the sorted key array."""
+    pos = np.minimum(np.searchsorted(keys, query), max(len(keys) - 1, 0))
+    found = keys[pos] == query if len(keys) else np.zeros(len(query), dtype=bool)
+    return found, pos[found]
+
+
+def _same_as_sorted(keys, query):
+    found, pos = sm.KeyTable(keys).lookup(query)
+    want_found, want_pos = _sorted_lookup(keys, query)
+    assert found.tolist() == want_found.tolist()
+    assert pos.dtype == np.int64 and pos.tolist() == want_pos.tolist()
+    return found
+
+
+def test_key_table_finds_exactly_its_keys():
     rng = np.random.default_rng(7)
-    keys = np.unique(rng.integers(0, 2**63, 5000, dtype=np.uint64))
-    absent = rng.integers(0, 2**63, 3000, dtype=np.uint64)
-    absent = np.concatenate([absent[~np.isin(absent, keys)], [np.uint64(2**64 - 1), np.uint64(0)]])
+    keys = np.unique(rng.integers(0, 2**64 - 1, 5000, dtype=np.uint64))
+    absent = rng.integers(0, 2**64 - 1, 3000, dtype=np.uint64)
+    absent = np.concatenate([absent[~np.isin(absent, keys)], [sm._EMPTY, np.uint64(0), sm._NO_KEY]])
     query = np.concatenate([keys[::-1], absent, keys[:10]])
-    found, pos = sm._lookup(keys, query)
+    found = _same_as_sorted(keys, query)
     assert found.tolist() == [True] * len(keys) + [False] * len(absent) + [True] * 10
-    assert keys[pos].tolist() == keys[::-1].tolist() + keys[:10].tolist()
-    assert sm._lookup(keys[:0], keys[:5])[0].tolist() == [False] * 5
+    table = sm.KeyTable(keys)
+    assert table.lookup(query[:0])[0].shape == (0,)
+    assert (table.slots != sm._EMPTY).sum() == len(keys)  # each key stored once
+    assert len(table.slots) >= 2 * len(keys)  # load factor at most one half
+    assert sm.KeyTable(keys[:0]).lookup(keys[:5])[0].tolist() == [False] * 5
+
+
+def test_key_table_collisions_and_the_empty_value():
+    # Keys that all hash to the last home slot: a long probe run into the overflow tail.
+    bits = (2 * 300 - 1).bit_length()
+    inverse = pow(int(sm._SLOT_MUL), -1, 2**64)
+    last = [(((2**bits - 1) << (64 - bits)) | j) * inverse % 2**64 for j in range(1, 200)]
+    keys = np.unique(np.concatenate([np.array(last, dtype=np.uint64),
+                                     np.random.default_rng(3).integers(0, 2**62, 100, dtype=np.uint64)]))
+    table = sm.KeyTable(keys)
+    assert len(table.slots) > 2**table.bits and table.slots[-1] == sm._EMPTY
+    neighbours = np.array([(k + 1) % 2**64 for k in last], dtype=np.uint64)  # absent, nearby homes
+    _same_as_sorted(keys, np.concatenate([keys, neighbours, [sm._EMPTY]]))
+    # A vocabulary that holds the reserved value itself still answers it (and only it).
+    with_empty = np.append(keys, sm._EMPTY)
+    found = _same_as_sorted(with_empty, np.array([sm._EMPTY, keys[0], neighbours[0], sm._EMPTY], dtype=np.uint64))
+    assert found.tolist() == [True, True, False, True]
+    assert sm.KeyTable(with_empty[-1:]).lookup(np.array([sm._EMPTY, 0], dtype=np.uint64))[1].tolist() == [0]
+
+
+def test_key_tables_of_the_shipped_model_hold_its_vocabulary(model):
+    feat = model.featurizer
+    for keys, table in ((feat.word_keys, feat._word_table), (feat.bigram_keys, feat._bigram_table),
+                        (feat.char_keys, feat._char_table)):
+        found, pos = table.lookup(keys)
+        assert found.all() and (pos == np.arange(len(keys))).all()
+        assert not table.lookup(keys + np.uint64(1))[0][np.diff(keys, append=keys[-1]) > 1].any()
 
 
 def test_ngrams_ignore_whitespace():
