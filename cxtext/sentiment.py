@@ -53,6 +53,7 @@ MAX_WORD_CHARS = 6
 MODEL_FILES = ("model.json", "weights.npz")
 KEY_ARRAYS = ("word_keys", "bigram_keys", "char_keys")
 _SPACE = re.compile(r"[\s\x00]+")  # NUL too: it separates documents in a batch
+_WHITESPACE = re.compile(r"\s+")
 # Word keys: a polynomial hash of the code points mod 2**64 (odd multipliers), then the length.
 _WORD_MUL = np.uint64(0x100000001B3)
 _LEN_MUL = np.uint64(0x9E3779B97F4A7C15)
@@ -216,8 +217,8 @@ class KeyTable:
             return ((query * _SLOT_MUL) >> self._shift).astype(np.int64)
 
     def lookup(self, query: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """(found, positions): which of `query` the sorted key array holds, and the index there of
-        each found one, in query order (what a `searchsorted` on the sorted array would give).
+        """(where, positions): the indices in `query` of the keys the sorted key array holds, in
+        increasing order, and the index of each in that array (what a `searchsorted` would give).
 
         (Integer `take` rather than boolean masks throughout: several times faster here.)
         """
@@ -238,8 +239,30 @@ class KeyTable:
             step += 1
         # a query _EMPTY "hits" an empty slot above: answer it here (e.g. _NO_KEY of a long word)
         out[query == _EMPTY] = self.empty_pos
-        found = out >= 0
-        return found, out.take(np.flatnonzero(found)).astype(np.int64)
+        where = np.flatnonzero(out >= 0)
+        return where, out.take(where).astype(np.int64)
+
+
+def _count_pairs(rows: np.ndarray, cols: np.ndarray, n_rows: int, n_cols: int):
+    """Distinct (row, column) pairs in row-major order, and how often each occurs.
+
+    One sort of row·n_cols + column, in 32 bits whenever that fits (a batch of up to 6,700
+    reviews for the shipped model), which sorts about twice as fast as 64 bits.
+    """
+    dtype = np.uint32 if n_rows * n_cols <= 2**32 else np.uint64
+    key = rows.astype(dtype)
+    key *= dtype(n_cols)
+    key += cols.astype(dtype)
+    key.sort()
+    first = np.empty(len(key), dtype=bool)
+    first[:1] = True
+    np.not_equal(key[1:], key[:-1], out=first[1:])
+    starts = np.flatnonzero(first)
+    key = key.take(starts)
+    counts = np.diff(starts, append=len(first))
+    r = key // dtype(n_cols)
+    key -= r * dtype(n_cols)
+    return r.astype(np.int64), key.astype(np.int64), counts
 
 
 @dataclass
@@ -321,14 +344,11 @@ class NgramFeaturizer:
             raise ValueError(f"texts ({len(texts)}) and tokens ({len(tokens)}) differ in length")
         n_docs, n_feat = len(texts), self.n_features
         rows, cols = self._indices(texts, tokens)
-        # Count each (row, column) pair once: sorted unique keys are already in CSR order.
-        keys, counts = np.unique(rows * n_feat + cols, return_counts=True)
-        r = keys // n_feat
-        c = keys - r * n_feat
-        v = (1.0 + np.log(counts)).astype(np.float32) * self.idf[c]
+        r, c, counts = _count_pairs(rows, cols, n_docs, n_feat)
+        v = (1.0 + np.log(counts)).astype(np.float32) * self.idf.take(c)
         norms = np.sqrt(np.bincount(r, weights=np.square(v, dtype=np.float64), minlength=n_docs))
         norms[norms == 0] = 1.0
-        v /= norms[r].astype(np.float32)
+        v /= norms.take(r).astype(np.float32)
         return r, c, v
 
     def _indices(self, texts, tokens) -> tuple[np.ndarray, np.ndarray]:
@@ -347,22 +367,27 @@ class NgramFeaturizer:
             flat, doc = list(compress(flat, ~space)), doc[~space]
         keys = word_keys(flat)
         found, pos = self._word_table.lookup(keys)
-        rows, cols = [doc[found]], [pos]
+        rows, cols = [doc.take(found)], [pos]
         if self.word_n == 2 and len(keys) > 1:
             # a bigram is stored only if both its words are short (see `ngrams`)
             short = keys != _NO_KEY
-            ok = short[:-1] & short[1:] & (doc[:-1] == doc[1:])
-            bfound, bpos = self._bigram_table.lookup(_bigram_keys(keys[:-1][ok], keys[1:][ok]))
-            rows.append(doc[:-1][ok][bfound])
+            pairs = np.flatnonzero(short[:-1] & short[1:] & (doc[:-1] == doc[1:]))
+            bfound, bpos = self._bigram_table.lookup(_bigram_keys(keys.take(pairs), keys.take(pairs + 1)))
+            rows.append(doc.take(pairs.take(bfound)))
             cols.append(bpos + self._bigram_off)
         return rows, cols
 
     def _char_indices(self, texts) -> tuple[list[np.ndarray], list[np.ndarray]]:
-        compact = [_SPACE.sub("", t) if _SPACE.search(t) else t for t in texts]
         # One code array for the batch; code 0 separates documents (and never occurs in them).
-        codes = np.frombuffer("\0".join(compact).encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
+        joined = "\0".join(texts)
+        if joined.count("\0") == max(len(texts) - 1, 0):  # no NUL inside a text: one pass for all
+            joined = _WHITESPACE.sub("", joined)
+        else:
+            joined = "\0".join(_SPACE.sub("", t) for t in texts)
+        codes = np.frombuffer(joined.encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
         codes = codes.astype(np.uint64)
-        doc = np.repeat(np.arange(len(texts), dtype=np.int64), [len(c) + 1 for c in compact])[: len(codes)]
+        # document of each code (a separator counts to the next one; no n-gram spans it anyway)
+        doc = np.cumsum(codes == 0, dtype=np.int64)
         rows, cols = [], []
         for n in range(self.char_n[0], self.char_n[1] + 1):
             width = len(codes) - n + 1
@@ -373,8 +398,9 @@ class NgramFeaturizer:
                 nxt = codes[j:j + width]
                 key = (key << np.uint64(21)) | nxt
                 ok &= nxt != 0
-            found, pos = self._char_table.lookup(key[ok])
-            rows.append(doc[:width][ok][found])
+            at = np.flatnonzero(ok)
+            found, pos = self._char_table.lookup(key.take(at))
+            rows.append(doc.take(at.take(found)))
             cols.append(pos + self._char_off)
         return rows, cols
 
@@ -406,15 +432,16 @@ class LinearSentiment:
         # experts and gate side by side: one gather of rows per batch
         if self.stacked is None:
             self.stacked = self.weights if self.gate is None else np.hstack([self.weights, self.gate])
+        # ... and a copy with one row per output column: a batch gathers from each row in turn
+        # (a row fits in the CPU's cache) and each sum below reads a contiguous array
+        self._columns = np.ascontiguousarray(self.stacked.T)
 
     def logits(self, texts_norm: Sequence[str], tokens: Sequence[Sequence[str]]) -> np.ndarray:
         # x @ W without building a sparse matrix (keeps scipy out of a tagging run)
         r, c, v = self.featurizer.entries(texts_norm, tokens)
-        # `take` of whole rows is ~4x faster than fancy indexing `stacked[c]` here; the float16
-        # rows of a loaded model are upcast in the product (the same float32 values either way)
-        part = self.stacked.take(c, axis=0) * v[:, None]
-        both = np.stack([np.bincount(r, weights=part[:, k], minlength=len(texts_norm))
-                         for k in range(part.shape[1])], axis=1)
+        # float16 columns of a loaded model are upcast in the product (float32, as before)
+        part = self._columns.take(c, axis=1) * v
+        both = np.stack([np.bincount(r, weights=p, minlength=len(texts_norm)) for p in part], axis=1)
         if self.gate is None:
             return both[:, 0] + self.bias[0]
         k = self.weights.shape[1]

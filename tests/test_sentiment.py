@@ -228,7 +228,10 @@ def _sorted_lookup(keys, query):
 
 
 def _same_as_sorted(keys, query):
-    found, pos = sm.KeyTable(keys).lookup(query)
+    where, pos = sm.KeyTable(keys).lookup(query)
+    found = np.zeros(len(query), dtype=bool)
+    found[where] = True
+    assert (np.diff(where) > 0).all()
     want_found, want_pos = _sorted_lookup(keys, query)
     assert found.tolist() == want_found.tolist()
     assert pos.dtype == np.int64 and pos.tolist() == want_pos.tolist()
@@ -247,7 +250,7 @@ def test_key_table_finds_exactly_its_keys():
     assert table.lookup(query[:0])[0].shape == (0,)
     assert (table.slots != sm._EMPTY).sum() == len(keys)  # each key stored once
     assert len(table.slots) >= 2 * len(keys)  # load factor at most one half
-    assert sm.KeyTable(keys[:0]).lookup(keys[:5])[0].tolist() == [False] * 5
+    assert _same_as_sorted(keys[:0], keys[:5]).tolist() == [False] * 5
 
 
 def test_key_table_collisions_and_the_empty_value():
@@ -272,9 +275,23 @@ def test_key_tables_of_the_shipped_model_hold_its_vocabulary(model):
     feat = model.featurizer
     for keys, table in ((feat.word_keys, feat._word_table), (feat.bigram_keys, feat._bigram_table),
                         (feat.char_keys, feat._char_table)):
-        found, pos = table.lookup(keys)
-        assert found.all() and (pos == np.arange(len(keys))).all()
-        assert not table.lookup(keys + np.uint64(1))[0][np.diff(keys, append=keys[-1]) > 1].any()
+        where, pos = table.lookup(keys)
+        assert (where == np.arange(len(keys))).all() and (pos == np.arange(len(keys))).all()
+        gaps = np.flatnonzero(np.diff(keys) > 1)  # key + 1 is not a key either
+        assert len(gaps) > 100 and len(table.lookup(keys[gaps] + np.uint64(1))[0]) == 0
+
+
+@pytest.mark.parametrize("n_cols", [640_000, 2**31 + 11])  # 32-bit keys, then 64-bit keys
+def test_count_pairs_matches_unique(n_cols):
+    rng = np.random.default_rng(5)
+    rows = np.repeat(np.arange(6, dtype=np.int64), [40, 0, 25, 60, 1, 30])
+    cols = rng.choice(np.array([0, 1, 7, n_cols - 2, n_cols - 1], dtype=np.int64), len(rows))
+    cols[-1] = n_cols - 1  # the largest key of the batch
+    r, c, counts = sm._count_pairs(rows, cols, 6, n_cols)
+    keys, want = np.unique(rows * n_cols + cols, return_counts=True)
+    assert r.tolist() == (keys // n_cols).tolist() and c.tolist() == (keys % n_cols).tolist()
+    assert counts.tolist() == want.tolist() and counts.sum() == len(rows)
+    assert [len(x) for x in sm._count_pairs(rows[:0], cols[:0], 6, n_cols)] == [0, 0, 0]
 
 
 def test_ngrams_ignore_whitespace():
@@ -282,6 +299,22 @@ def test_ngrams_ignore_whitespace():
     w2, c2 = sm.ngrams(["服务", "很好"], "服务很好")
     assert (w1, c1) == (w2, c2)
     assert "服务 很好" in w1 and "务很好" in c1
+
+
+def test_batch_features_ignore_whitespace_and_nul(model):
+    feat = model.featurizer
+    tokens = [["服务", "很好"], ["房间", "干净"], ["太", "失望"]]
+    plain = ["服务很好", "房间干净", "太失望"]
+    spaced = ["服务\u3000很好\n", " 房间\t干净", "太失望"]
+    with_nul = ["服务很\x00好", "房间干净", "太\x00失望 "]  # a NUL inside a text is not a separator
+    want = feat.entries(plain, tokens)
+    assert len(want[0]) > 15
+    for texts in (spaced, with_nul):
+        got = feat.entries(texts, tokens)
+        assert all(np.array_equal(a, b) for a, b in zip(got, want))
+    # each document's character n-grams stay its own: one text per batch gives the same rows
+    alone = [feat.entries([t], [w]) for t, w in zip(plain, tokens)]
+    assert [c.tolist() for _, c, _ in alone] == [want[1][want[0] == i].tolist() for i in range(3)]
 
 
 # --- training on a user's file ----------------------------------------------------------------
