@@ -179,17 +179,13 @@ class Detector:
         mentions: list[Mention] = []
         clause_of = _ClauseLookup(clauses)
         by_clause: dict[int, list[_Match]] = {}
-        clause_starts = clause_of.starts
         for m in matches:
-            # the clause holding the match's first and last character (clauses are sorted and
-            # disjoint, so the last character is in the same clause when it is before its end)
-            c = bisect_right(clause_starts, m.start) - 1
-            if c >= 0 and m.end <= clauses[c][1]:
+            c = clause_of.holding(m.start, m.end)
+            if c >= 0:
                 by_clause.setdefault(c, []).append(m)
         for c, clause_matches in by_clause.items():
             mentions.extend(self._clause_mentions(text, clauses, c, clause_matches, by_clause))
-        present = reduce(or_, [bits for _, (_, bits) in hits], 0)
-        mentions.extend(self._regex_mentions(text, clauses, clause_of, self._regex_prefilter.candidates(present)))
+        mentions.extend(self._regex_mentions(text, clauses, clause_of, self._candidates_among(hits)))
         return dedupe_mentions(mentions), is_log
 
     def _clause_mentions(self, text: str, clauses, c: int, matches: list[_Match],
@@ -324,8 +320,11 @@ class Detector:
     def regex_candidates(self, text: str) -> list[int]:
         """Indexes (in lexicon order) of the regex rules that can match `text`: every string their
         matches need occurs in it (see `_regex_prefilter`); the others are not run at all."""
-        present = reduce(or_, [bits for _, (_, bits) in self._automaton.iter(text)], 0)
-        return self._regex_prefilter.candidates(present)
+        return self._candidates_among(self._automaton.iter(text))
+
+    def _candidates_among(self, hits) -> list[int]:
+        """Regex rules whose requirements all occur among the automaton's `hits` over a text."""
+        return self._regex_prefilter.candidates(reduce(or_, [bits for _, (_, bits) in hits], 0))
 
     def _regex_mentions(self, text: str, clauses, clause_of, candidates: list[int]) -> list[Mention]:
         out = []
@@ -333,10 +332,8 @@ class Detector:
             rule, pattern = self._regex_pairs[k]
             for found in pattern.finditer(text):
                 s, e = found.span()
-                if e <= s or clause_of[s] < 0:
-                    continue
-                c = clause_of[s]
-                if not self._context_ok(rule, text, clauses, c):
+                c = clause_of[s] if e > s else -1
+                if c < 0 or not self._context_ok(rule, text, clauses, c):
                     continue
                 clause_start, clause_end = clauses[c]
                 e = min(e, clause_end)
@@ -562,6 +559,12 @@ class _ClauseLookup:
     def __getitem__(self, pos: int) -> int:
         k = bisect_right(self.starts, pos) - 1
         return k if k >= 0 and pos < self._clauses[k][1] else -1
+
+    def holding(self, start: int, end: int) -> int:
+        """The clause holding all of [start, end), or -1 (clauses are sorted and disjoint, so the
+        span is inside the clause of its first character when it ends by that clause's end)."""
+        k = bisect_right(self.starts, start) - 1
+        return k if k >= 0 and end <= self._clauses[k][1] else -1
 
 
 def _drop_contained(matches: list[_Match]) -> list[_Match]:
