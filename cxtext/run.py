@@ -11,7 +11,6 @@ Plain `cxtext run` never imports Prefect.
 """
 from __future__ import annotations
 
-import copy
 import datetime as dt
 import hashlib
 import logging
@@ -103,20 +102,6 @@ def process_resources(spec: ResourceSpec) -> Any:
     return _PROCESS_RESOURCES[spec]
 
 
-def process_manifest(spec: ResourceSpec) -> dict[str, Any]:
-    """The manifest of this process's resources for `spec`, computed once: it hashes the model
-    files (about 30 ms), which once per chunk was 6 µs per review."""
-    resources = process_resources(spec)
-    if _PROCESS_MANIFEST.get(spec) is None:
-        _PROCESS_MANIFEST.clear()
-        _PROCESS_MANIFEST[spec] = resources.manifest()
-    return copy.deepcopy(_PROCESS_MANIFEST[spec])  # callers may add to theirs
-
-
-# The manifest of the resources in _PROCESS_RESOURCES, once asked for (same lifetime and key).
-_PROCESS_MANIFEST: dict[ResourceSpec, dict[str, Any]] = {}
-
-
 @dataclass
 class Tagged:
     """What tagging one chunk returns: the two frames, the resources' manifest, the seconds it took."""
@@ -136,7 +121,7 @@ def tag_chunk(records: pd.DataFrame, spec: ResourceSpec) -> Tagged:
     reviews, mentions = tag_records(records, resources)
     if len(reviews) != len(records):
         raise RuntimeError(f"tagger returned {len(reviews)} reviews for {len(records)} records")
-    return Tagged(reviews, mentions, process_manifest(spec), time.perf_counter() - t0)
+    return Tagged(reviews, mentions, resources.manifest(), time.perf_counter() - t0)
 
 
 def _init_worker(spec: ResourceSpec) -> None:
