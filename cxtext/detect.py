@@ -39,6 +39,8 @@ _CLAUSE_TEXT_RE = re.compile(f"[^{_PUNCT}]+")
 # The same runs without whitespace at either end (\s is str.isspace, as in str.strip).
 _CLAUSE_TRIMMED_RE = re.compile(rf"[^\s{_PUNCT}](?:[^{_PUNCT}]*[^\s{_PUNCT}])?")
 NEGATION_WINDOW = 6
+# What may follow a closing negation (一点耐心都没有啊): sentence-final particles only.
+TAIL_PARTICLES = "了啊呀呢的吧哦哈嘛"
 # An opinion belongs to an aspect only when close: 服务态度很好 yes, a 好 twenty characters on no.
 ASPECT_REACH = 8
 OPINION_BEFORE_REACH = 2
@@ -103,6 +105,10 @@ class Detector:
             by_kind.setdefault(kind, []).append(term)
         self._marker_res = {k: re.compile("|".join(map(re.escape, sorted(ts, key=len, reverse=True))))
                             for k, ts in by_kind.items()}
+        # 一点耐心都没有: a negation after the term, closing its clause (only particles may follow).
+        tails = by_kind.get("negation_tail")
+        self._negation_tail_re = (re.compile(f"(?:{self._marker_res['negation_tail'].pattern})"
+                                             f"[{TAIL_PARTICLES}]{{0,3}}") if tails else None)
         self._speaker_re = _speaker_pattern(lexicon.speakers)
         # Every turn marker holds a speaker word; most reviews hold none (a plain search is quick).
         self._speaker_names = re.compile("|".join(map(re.escape, sorted(lexicon.speakers, key=len, reverse=True))))
@@ -219,6 +225,7 @@ class Detector:
         if rule.role == "signal":
             polarity, start = self._polarity(rule.polarity, rule.negated, text, floor, m.start)
             start, end = _extend_left(text, clause_start, min(start, m.word_start)), m.end
+            polarity, end = self._negation_after(polarity, rule.polarity, rule.negated, text, end, clause_end)
         else:
             opinion = self._opinion_for(rule, m, opinions, rule_matches)
             if opinion is None:
@@ -234,6 +241,7 @@ class Detector:
                 polarity, neg_start = self._polarity(op_pol, op_neg, text, op_floor, op_match.start)
                 start = _extend_left(text, clause_start, min(m.word_start, neg_start, op_match.word_start))
                 end = max(m.end, op_match.end)
+                polarity, end = self._negation_after(polarity, op_pol, op_neg, text, end, clause_end)
         if polarity == "none":
             return None
         markers = self._markers_before(text, clause_start, m.start) | self._markers_after(text, m.end, clause_end)
@@ -294,6 +302,17 @@ class Detector:
         if count % 2 == 1:
             return negated, first
         return polarity, (first if count else at)
+
+    def _negation_after(self, polarity: str, plain: str, negated: str, text: str, end: int,
+                        clause_end: int) -> tuple[str, int]:
+        """Polarity and evidence end once a negation that closes the clause right after the evidence
+        is counted (一点耐心都没有, 一点异味也没有): one more negator, so `plain` and `negated` swap."""
+        if self._negation_tail_re is None or end >= clause_end:
+            return polarity, end
+        found = self._negation_tail_re.match(text, end, clause_end)
+        if found is None or found.end() != clause_end:
+            return polarity, end
+        return (negated if polarity == plain else plain), clause_end
 
     def _markers_before(self, text: str, clause_start: int, at: int) -> set[str]:
         return self._markers_in(text[clause_start:at], ("wish", "hearsay", "keep"))

@@ -22,7 +22,10 @@ STAGES = ("pre", "arrival", "service", "payment", "post")
 POLARITIES = ("neg", "pos", "neu")
 ROLES = ("signal", "aspect", "topic", "opinion")
 SCOPES = ("clause", "window", "review")
-MARKER_KINDS = ("contrast", "wish", "wish_tail", "hearsay", "keep")
+MARKER_KINDS = ("contrast", "wish", "wish_tail", "hearsay", "keep", "negation_tail")
+# Markers read on the raw text after a term rather than as words of their own: not user words
+# (都没有 as one word would change how jieba cuts 我们都没有, and the sentiment model's tokens).
+MARKERS_NOT_WORDS = ("negation_tail",)
 SPEAKER_ROLES = ("customer", "agent")
 NEGATOR_KINDS = ("negator", "pseudo")
 
@@ -85,7 +88,8 @@ class Lexicon:
     def all_terms(self) -> list[str]:
         """Every literal term the segmenter should know as a word (sorted, unique)."""
         terms = {r.term for r in self.rules if not r.is_regex}
-        terms.update(self.negators, self.opinions, self.markers, self.speakers, self.intensifiers)
+        terms.update(self.negators, self.opinions, self.speakers, self.intensifiers)
+        terms.update(t for t, kind in self.markers.items() if kind not in MARKERS_NOT_WORDS)
         terms.update(t for t in self.pseudo_negators)
         for rule in self.rules:
             terms.update(rule.requires)

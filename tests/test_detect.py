@@ -16,6 +16,12 @@ TRAPS = [
     ("前台服务员不太热情", "staff_attitude", "neg"),
     ("没有闻到任何异味", "odor", "pos"),
     ("床单没有洗干净", "hygiene", "neg"),
+    # a negation after the term that closes its clause flips it too
+    ("护士说话很冲，一点耐心都没有", "staff_attitude", "neg"),
+    ("服务员一点热情也没有啊", "staff_attitude", "neg"),
+    ("刚装修完的房间，一点异味都没有", "odor", "pos"),
+    # ... but not when it belongs to a later verb
+    ("店员的耐心都没有白费，问题最后解决了", "staff_attitude", "pos"),
     # double negation cancels
     ("说实话这家也不是不干净", "hygiene", "pos"),
     # a negator belongs to its own verb, not to the next clause's term
@@ -261,3 +267,8 @@ def test_clauses_match_cutting_at_every_boundary(lexicon, segmenter):
         for spans in spans_options:
             expected = _clauses_by_cutting(text, words, starts, spans, detector._contrast)
             assert detector.clauses(text, words, starts, spans) == expected, (text, spans)
+
+
+def test_a_closing_negation_is_part_of_the_evidence(detect):
+    found = [(c, p, ev) for c, p, ev, _ in detect("前台一点礼貌都没有。") if c == "staff_attitude"]
+    assert found == [("staff_attitude", "neg", "一点礼貌都没有")]

@@ -98,3 +98,12 @@ def test_lexicons_command_reports_split_terms_and_errors(lexicon_copy: Path, cap
                     encoding="utf-8")
     assert main(["lexicons", "--lexicons", str(lexicon_copy)]) == 2
     assert "noise.tsv" in capsys.readouterr().err
+
+
+def test_negation_tails_are_read_on_the_text_not_added_as_words(lexicon):
+    tails = {t for t, kind in lexicon.markers.items() if kind == "negation_tail"}
+    assert {"都没有", "一点也没有"} <= tails
+    # as user words they would change how jieba cuts 我们都没有 (and the sentiment model's tokens);
+    # tails that are also negators (都没, 也没) stay words as negators
+    assert not (tails - set(lexicon.negators)) & set(lexicon.all_terms())
+    assert "就更好了" in lexicon.all_terms()  # other markers stay words
