@@ -36,6 +36,10 @@ REVIEWS_SCHEMA = pa.schema(
         ("text_norm", pa.large_string()),
         ("sentiment", pa.large_string()),
         ("sentiment_score", pa.float64()),
+        ("tenure", pa.large_string()),
+        ("is_complaint_log", pa.bool_()),
+        ("n_mentions", pa.int64()),
+        ("n_pain_points", pa.int64()),
         ("source_file", pa.large_string()),
         ("source_row", pa.int64()),
     ]
@@ -167,13 +171,15 @@ def neutralise_batch(batch: pa.RecordBatch) -> pa.RecordBatch:
 def parquet_to_csv(src: Path, dest: Path, batch_rows: int = 20_000) -> None:
     """Stream a Parquet file into a UTF-8-with-BOM CSV (Excel opens Chinese correctly), neutralised."""
     pf = pq.ParquetFile(src)
+    # Passthrough column names come from the input file, so the header row is neutralised too.
+    names = [neutralise_cell(name) for name in pf.schema_arrow.names]
     with open(dest, "w", encoding="utf-8-sig", newline="") as fh:
         header = True
         for batch in pf.iter_batches(batch_size=batch_rows):
-            neutralise_batch(batch).to_pandas().to_csv(fh, index=False, header=header)
+            neutralise_batch(batch).to_pandas().to_csv(fh, index=False, header=names if header else False)
             header = False
         if header:  # no rows: still write the header
-            pd.DataFrame(columns=pf.schema_arrow.names).to_csv(fh, index=False)
+            pd.DataFrame(columns=names).to_csv(fh, index=False)
 
 
 # --------------------------------------------------------------------------- streaming Parquet
@@ -218,6 +224,7 @@ class ParquetSink:
         self._parts: list[Path] = []
         self._writer: pq.ParquetWriter | None = None
         self._part_schema: pa.Schema | None = None
+        self._closed = False
 
     def write(self, df: pd.DataFrame) -> None:
         """Append the rows of `df` (nothing happens for an empty frame)."""
@@ -238,7 +245,10 @@ class ParquetSink:
         self._part_schema = schema
 
     def close(self) -> int:
-        """Finish the file at `path` and return its row count."""
+        """Finish the file at `path` and return its row count; closing again changes nothing
+        (a retried warehouse load closes its staged sinks a second time)."""
+        if self._closed:
+            return self.rows
         if self._writer is not None:
             self._writer.close()
             self._writer = None
@@ -248,6 +258,7 @@ class ParquetSink:
             os.replace(self._parts[0], self.path)
         else:
             _merge_parts(self._parts, self.path)
+        self._closed = True
         return self.rows
 
 

@@ -83,6 +83,25 @@ def test_parquet_sink_merges_parts_with_different_passthrough_columns(tmp_path):
     assert not list(tmp_path.glob("*.part*"))
 
 
+def test_closing_a_sink_again_keeps_its_file(tmp_path):
+    sink = store.ParquetSink(tmp_path / "reviews.parquet")
+    sink.write(_reviews(["a1"], ["排队等了一个小时"], store=["朝阳店"]))
+    sink.write(_reviews(["b1"], ["前台态度很差"], rating=[1]))
+    assert sink.close() == 2
+    assert sink.close() == 2  # a retried task closes its sinks again
+    assert pq.read_table(tmp_path / "reviews.parquet").num_rows == 2
+
+
+def test_warehouse_load_can_be_retried_after_a_failed_transaction(tmp_path):
+    stage = store.WarehouseStage(tmp_path / "r1")
+    stage.add(_reviews(["a1"], ["上菜太慢"]), _mentions(["a1"]), _quarantine([2]), MANIFEST_A)
+    with store.Warehouse(tmp_path / "wh.duckdb") as wh:
+        broken = dict(stage.close(), quarantine=tmp_path / "does-not-exist.parquet")
+        with pytest.raises(Exception):
+            wh.commit_run(broken, {"run_id": "r1"}, [])
+        assert wh.commit_run(stage.close(), {"run_id": "r1"}, []) == {"reviews": 1, "mentions": 1, "quarantine": 1}
+
+
 def test_run_dir_commit_writes_contract_files_and_verifies(tmp_path):
     out = tmp_path / "run"
     stage = store.RunDir(out, "r1")
@@ -105,7 +124,19 @@ def test_run_dir_without_rows_still_has_every_column(tmp_path):
     stage.add(_reviews([], []), _mentions([]), EMPTY_Q)
     stage.commit({"run_id": "r0"})
     assert pq.read_schema(tmp_path / "mentions.parquet").names == store.MENTIONS_SCHEMA.names
-    assert pq.read_schema(tmp_path / "reviews.parquet").names == store.REVIEWS_SCHEMA.names
+    assert pq.read_schema(tmp_path / "reviews.parquet").names == [
+        "review_id", "text", "text_norm", "sentiment", "sentiment_score", "tenure", "is_complaint_log",
+        "n_mentions", "n_pain_points", "source_file", "source_row"]  # docs/outputs.md, even with no rows
+
+
+def test_csv_header_of_passthrough_columns_is_neutralised(tmp_path):
+    stage = store.RunDir(tmp_path, "r1")
+    stage.add(_reviews(["a1"], ["上菜太慢"], **{"=HYPERLINK(\"x\")": ["朝阳店"], "@门店": ["东店"]}),
+              _mentions(["a1"]), EMPTY_Q)
+    stage.commit({"run_id": "r1"})
+    header = (tmp_path / "reviews.csv").read_text(encoding="utf-8-sig").splitlines()[0]
+    assert header.endswith(',"\'=HYPERLINK(""x"")",\'@门店')
+    assert pq.read_schema(tmp_path / "reviews.parquet").names[-1] == "@门店"  # Parquet keeps the real names
 
 
 def test_abandoned_staging_is_cleared_by_next_run(tmp_path):
