@@ -452,6 +452,35 @@ def test_warehouse_reviews_sharing_an_id_keep_their_own_mentions(tmp_path):
         assert row["text"][row["start"]:row["end"]] == row["evidence"]
 
 
+def test_warehouse_passthrough_columns_only_later_dumps_have_are_found(tmp_path):
+    duckdb = pytest.importorskip("duckdb")
+    # The first dump (3,000 reviews) had no store column; the latest one has 门店.
+    n = 3000
+    reviews = pd.DataFrame({
+        "review_id": [f"a{i}" for i in range(n)] + ["b1"], "text": [f"第{i}次来，上菜很慢。" for i in range(n)] + ["前台态度很差。"],
+        "sentiment": ["neg"] * (n + 1), "sentiment_score": [0.2] * (n + 1),
+        "extra": ["{}"] * n + [json.dumps({"门店": "朝阳店"}, ensure_ascii=False)]})
+    path = tmp_path / "wh.duckdb"
+    con = duckdb.connect(str(path))
+    con.register("f", reviews)
+    con.execute("CREATE TABLE reviews AS SELECT * FROM f")
+    con.close()
+    data = load(path)
+    assert data.columns == {"store": ["门店"]}
+    assert data.reviews.loc[data.reviews["review_id"] == "b1", "store"].item() == "朝阳店"
+
+
+def test_dates_with_and_without_utc_offsets_in_one_run(tmp_path):
+    # Two exports in one run: one writes +08:00, the other local time without an offset.
+    rows = [REVIEWS[0][:3] + ("2024-03-04 10:00:00+08:00",) + REVIEWS[0][4:],
+            REVIEWS[1][:3] + ("2024-03-12 09:30:00",) + REVIEWS[1][4:],
+            REVIEWS[2][:3] + ("2024-04-02T01:00:00Z",) + REVIEWS[2][4:]]
+    data = load(write_run(tmp_path / "run", rows))
+    assert data.reviews["date"].tolist() == [pd.Timestamp("2024-03-04 10:00"), pd.Timestamp("2024-03-12 09:30"),
+                                             pd.Timestamp("2024-04-02 01:00")]  # wall-clock time, offset dropped
+    assert not data.notes
+
+
 def test_cli_report(run_dir, tmp_path, capsys):
     out = tmp_path / "site" / "r.html"
     assert cli_main(["report", str(run_dir), "--out", str(out), "--since", "2024-06-01", "--store", "南山店"]) == 0

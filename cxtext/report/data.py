@@ -187,18 +187,17 @@ def _unique_review_ids(reviews: pd.DataFrame, mentions: pd.DataFrame) -> tuple[p
     return reviews, mentions.drop(columns="content_hash", errors="ignore")
 
 
-def _extra_keys(con, sample: int = 2000) -> list[str]:
-    """Keys of the passthrough JSON in the first `sample` warehouse reviews."""
-    rows = con.execute(f"SELECT extra FROM reviews WHERE extra IS NOT NULL LIMIT {int(sample)}").fetchall()
-    keys: dict[str, None] = {}
-    for (extra,) in rows:
-        try:
-            obj = json.loads(extra)
-        except (TypeError, json.JSONDecodeError):
-            continue
-        if isinstance(obj, dict):
-            keys.update(dict.fromkeys(map(str, obj)))
-    return list(keys)
+def _extra_keys(con) -> list[str]:
+    """Keys of the passthrough JSON over every warehouse review, in order of first appearance.
+
+    All rows, not a sample: a warehouse fills dump by dump, and a store or date column that only
+    a later dump has must still reach the report.
+    """
+    rows = con.execute(
+        "SELECT key FROM (SELECT unnest(json_keys(extra)) AS key, rowid AS pos FROM reviews"
+        " WHERE json_valid(extra) AND json_type(extra) = 'OBJECT') GROUP BY key ORDER BY min(pos), key"
+    ).fetchall()
+    return [str(key) for (key,) in rows]
 
 
 def _select_list(cols) -> str:
@@ -255,9 +254,7 @@ def _canonical(reviews, mentions, quarantine, run, source, columns) -> ReportDat
     notes = []
     if "date" in reviews.columns:
         raw = reviews["date"]
-        reviews["date"] = pd.to_datetime(raw, errors="coerce", format="mixed")
-        if getattr(reviews["date"].dt, "tz", None) is not None:
-            reviews["date"] = reviews["date"].dt.tz_localize(None)
+        reviews["date"] = parse_dates(raw)
         bad = int(reviews["date"].isna().sum() - raw.isna().sum())
         if bad:
             notes.append(f"{bad} 条评论的日期（列 {'/'.join(columns['date'])}）无法解析，未计入趋势")
@@ -290,6 +287,27 @@ def tenure_from_mentions(review_ids: pd.Series, mentions: pd.DataFrame) -> pd.Se
     returning = set(cats.loc[cats["category"] == "tenure_returning", "review_id"])
     first = set(cats.loc[cats["category"] == "tenure_first", "review_id"])
     return review_ids.map(lambda r: "returning" if r in returning else ("first" if r in first else ""))
+
+
+# A UTC offset or zone letter after the time of day: 10:00:00+08:00, 10:00 +0800, 02:00:00.5Z.
+_TZ_SUFFIX = r"(\d:\d\d(?::\d\d(?:\.\d+)?)?)\s*(?:Z|UTC|GMT|[+-]\d\d:?\d\d)\s*$"
+
+
+def parse_dates(values: pd.Series) -> pd.Series:
+    """Naive wall-clock timestamps out of a date column; what does not parse is NaT.
+
+    An offset is dropped, not converted (10:00+08:00 stays 10:00, the time the reviewer saw).
+    Files that disagree on offsets (a +08:00 export beside a naive one) are read the same way:
+    pandas refuses such a column as a whole, so there the offsets are cut off the text first.
+    """
+    try:
+        dates = pd.to_datetime(values, errors="coerce", format="mixed")
+    except ValueError:  # "Mixed timezones detected"
+        wall = values.astype("string").str.replace(_TZ_SUFFIX, r"\1", regex=True)
+        dates = pd.to_datetime(wall, errors="coerce", format="mixed")
+    if getattr(dates.dt, "tz", None) is not None:
+        dates = dates.dt.tz_localize(None)
+    return dates
 
 
 def parse_rating(values: pd.Series) -> pd.Series:
