@@ -358,17 +358,33 @@ def _is_data(cells: list[str]) -> bool:
     return type(cells) is list and any(map(str.strip, cells))
 
 
-def _split_header(rows: Iterator[list[str]], is_header: Callable[[list[str]], bool]) -> tuple:
+# How a row names the text column (Ingestor._is_header): not at all, by a name holding a text
+# word (顾客评价), or by a known name (评论) or the caller's text_col.
+NOT_HEADER, HOLDS_TEXT_WORD, NAMES_TEXT_COLUMN = 0, 1, 2
+
+
+def _filled(cells: list[str]) -> int:
+    return sum(1 for c in cells if c.strip())
+
+
+def _split_header(rows: Iterator[list[str]], is_header: Callable[[list[str]], int]) -> tuple:
     """(header cells or None, the rows after it). The header is the first of the first
     HEADER_SEARCH_ROWS non-blank rows that names a text column (title lines above it, such as
-    a report name or Excel's `sep=,`, are not records); failing that, the first non-blank row."""
+    a report name or Excel's `sep=,`, are not records); failing that, the first non-blank row.
+
+    A row matched only by a name holding a text word must have more filled cells than every
+    row passed over above it: a title line is shorter than the header, while a data row whose
+    review happens to hold 评价 or 内容 is as wide as the real header above it (whose rows
+    would otherwise vanish uncounted)."""
     seen: list[list[str]] = []
-    non_blank = 0
+    non_blank = widest_passed = 0
     for cells in rows:
         seen.append(cells)
         if _is_data(cells):
-            if is_header(cells):
+            match = is_header(cells)
+            if match == NAMES_TEXT_COLUMN or (match == HOLDS_TEXT_WORD and _filled(cells) > widest_passed):
                 return cells, rows
+            widest_passed = max(widest_passed, _filled(cells))
             non_blank += 1
             if non_blank >= HEADER_SEARCH_ROWS:
                 break
@@ -378,7 +394,7 @@ def _split_header(rows: Iterator[list[str]], is_header: Callable[[list[str]], bo
     return seen[first], itertools.chain(seen[first + 1:], rows)
 
 
-def _table_rows(rows: Iterator[list[str]], is_header: Callable[[list[str]], bool]) -> Iterator[tuple]:
+def _table_rows(rows: Iterator[list[str]], is_header: Callable[[list[str]], int]) -> Iterator[tuple]:
     """Data rows of a table after its header. Rows whose cells are all blank are not records,
     but they keep their row number so numbers match what a spreadsheet shows."""
     cells, rows = _split_header(iter(rows), is_header)
@@ -700,15 +716,16 @@ class Ingestor:
             return _read_xlsx(path, self._is_header) if fmt == "xlsx" else _read_parquet(path, self.chunk_rows)
         return self._open_text(state, scan, fmt)
 
-    def _is_header(self, cells: list[str]) -> bool:
-        """Whether a table row is a header: it names the text column (by a known name, or by a
-        name holding a text word when the row has two cells or more: a title line such as
-        "5月评价汇总" is one cell)."""
+    def _is_header(self, cells: list[str]) -> int:
+        """How a table row names the text column: NAMES_TEXT_COLUMN (a known name or text_col),
+        HOLDS_TEXT_WORD (a name holding a text word, in a row of two cells or more: a title
+        line such as "5月评价汇总" is one cell) or NOT_HEADER."""
         names = _header(cells)
         if _find_column(names, self.text_col, TEXT_COLUMN_NAMES) is not None:
-            return True
-        filled = sum(1 for c in cells if c.strip())
-        return filled >= 2 and _find_column(names, self.text_col, TEXT_COLUMN_NAMES, _TEXT_WORDS) is not None
+            return NAMES_TEXT_COLUMN
+        if _filled(cells) >= 2 and _find_column(names, self.text_col, TEXT_COLUMN_NAMES, _TEXT_WORDS) is not None:
+            return HOLDS_TEXT_WORD
+        return NOT_HEADER
 
     def _open_text(self, state: _FileState, scan: _Scan, fmt: str) -> Iterator[tuple] | None:
         """The reader of a text format, after the binary check and encoding detection."""

@@ -347,6 +347,22 @@ def test_without_a_header_naming_the_text_column_the_first_row_is_the_header(tmp
     assert list(records.text) == ["空调太冷"]
 
 
+def test_a_review_holding_a_text_word_is_not_taken_for_the_header(tmp_path):
+    # The header names no text column; the third review holds 评价. Taking that row as the
+    # header lost the header and the two rows above it without a trace.
+    path = write_csv(tmp_path / "心声.csv", [
+        ["编号", "顾客心声", "门店"], ["1", "菜很好吃", "东区"], ["2", "服务员很热情", "西区"],
+        ["3", "看了大家的评价才来的", "北区"], ["4", "上菜太慢了", "南区"]])
+    records, quarantine, ing, _ = ingest(path)
+    assert records.empty
+    assert list(quarantine.reason_code) == [codes.NO_TEXT_COLUMN] * 4
+    assert list(quarantine.source_row) == [1, 2, 3, 4]
+    assert "编号, 顾客心声, 门店" in quarantine.detail[0]
+    assert_accounting(ing, records, quarantine)
+    records, _, _, _ = ingest(path, text_col="顾客心声")
+    assert list(records.text) == ["菜很好吃", "服务员很热情", "看了大家的评价才来的", "上菜太慢了"]
+
+
 def test_parquet_input_in_batches(tmp_path):
     import pyarrow as pa
     import pyarrow.parquet as pq
