@@ -182,7 +182,10 @@ _COMMON_CHARS = (
     "間員闆滿意推薦喜歡東質裝餐賣退訴態務"
 )
 _COMMON_RE = re.compile("[" + re.escape("".join(sorted(set(_COMMON_CHARS)))) + "]")
-_CANDIDATE_ENCODINGS = ("utf-8", "gb18030", "big5")
+# cp950 is Big5 as Windows writes it; beyond Python's big5 it has 碁銹裏墻恒粧嫺, € and box
+# drawing. It follows big5 so that it only wins (and is recorded) when big5 leaves those bytes
+# undecodable; a Big5 file without them still reads, and is recorded, as big5.
+_CANDIDATE_ENCODINGS = ("utf-8", "gb18030", "big5", "cp950")
 _MAGIC = (
     (b"\x89PNG", "a PNG image"), (b"GIF8", "a GIF image"), (b"\xff\xd8\xff", "a JPEG image"),
     (b"%PDF", "a PDF document"), (b"PK\x03\x04", "a ZIP archive (an .xlsx or .zip renamed?)"),
@@ -250,9 +253,10 @@ def detect_encoding(head: bytes, sample: bytes) -> str:
     """The Python codec to read a text file with, from its first bytes and a non-ASCII sample.
 
     A BOM decides (utf-8-sig, utf-16). Otherwise a strictly valid UTF-8 sample is UTF-8;
-    else UTF-8, GB18030 (a superset of GBK) and Big5 are scored by common Chinese characters
-    minus three per undecodable byte, ties going to that order. When every candidate leaves
-    more than 2% of the sample undecodable, charset-normalizer's guess is tried as well.
+    else UTF-8, GB18030 (a superset of GBK), Big5 and cp950 (Windows Big5) are scored by common
+    Chinese characters minus three per undecodable byte, ties going to that order. When every
+    candidate leaves more than 2% of the sample undecodable, charset-normalizer's guess is tried
+    as well.
     """
     if head.startswith(codecs.BOM_UTF8):
         return "utf-8-sig"

@@ -187,6 +187,8 @@ SENTENCES_SIMP = ["牙医很耐心，就是等了四十分钟", "退房时前台
     ("gbk", "\n", b"", SENTENCES_TRAD, "gb18030"),
     ("gbk", "\n", b"", SENTENCES_SIMP, "gb18030"),
     ("big5", "\n", b"", SENTENCES_TRAD, "big5"),
+    # Windows Big5 (cp950) has characters Python's big5 lacks (裏, 恒): they were DECODE_ERRORs
+    ("cp950", "\r\n", b"", SENTENCES_TRAD + ["店裏的冷氣很恒定，座位乾淨"], "cp950"),
     ("utf-8", "\r\n", b"\xef\xbb\xbf", SENTENCES_TRAD, "utf-8-sig"),
     ("utf-8", "\n", b"", SENTENCES_SIMP, "utf-8"),
     ("gb18030", "\r\n", b"", SENTENCES_SIMP, "gb18030"),
