@@ -40,8 +40,10 @@ RECORD_COLUMNS = ("review_id", "text", "source_file", "source_row")
 QUARANTINE_COLUMNS = ("source_file", "source_row", "reason_code", "detail", "raw")
 # Columns the tagger adds to records; a passthrough column with one of these names is renamed
 # to "input_<name>" so it can never overwrite an output column.
+# (n_mentions and n_pain_points too: a reviews.csv of an earlier run, fed back in, has them.)
 RESERVED_COLUMNS = frozenset(RECORD_COLUMNS + (
-    "text_norm", "sentiment", "sentiment_score", "tenure", "is_complaint_log"))
+    "text_norm", "sentiment", "sentiment_score", "tenure", "is_complaint_log", "n_mentions",
+    "n_pain_points"))
 FORMATS = {
     ".csv": "csv", ".tsv": "tsv", ".tab": "tsv", ".txt": "txt", ".jsonl": "jsonl",
     ".ndjson": "jsonl", ".json": "json", ".xlsx": "xlsx", ".xlsm": "xlsx", ".parquet": "parquet",
@@ -818,9 +820,7 @@ class Ingestor:
         ident = _find_column([c if i != text else "" for i, c in enumerate(columns)], self.id_col, ID_COLUMN_NAMES)
         if ident is None and self.id_col is not None:
             return codes.NO_ID_COLUMN, f"no column {self.id_col!r}; columns are: {listed}"
-        passthrough = tuple((i, f"input_{c}" if c in RESERVED_COLUMNS else c)
-                            for i, c in enumerate(columns) if i not in (text, ident))
-        return _Columns(text, ident, passthrough)
+        return _Columns(text, ident, _passthrough(columns, (text, ident)))
 
     def _close(self, state: _FileState) -> None:
         quarantined = state.n_read - state.n_accepted
@@ -831,6 +831,26 @@ class Ingestor:
         by_reason = self.counts["by_reason"]
         for reason, n in state.by_reason.items():
             by_reason[reason] = by_reason.get(reason, 0) + n
+
+
+def _passthrough(columns: tuple[str, ...], used: tuple[int | None, ...]) -> tuple[tuple[int, str], ...]:
+    """(position, output name) of every column not in `used`: a reserved name becomes
+    input_<name>, suffixed .1, .2 when the file has that name already (a run's own output fed
+    back in has both source_file and input_source_file); otherwise one would overwrite the other."""
+    taken = set(columns)
+    out = []
+    for i, name in enumerate(columns):
+        if i in used:
+            continue
+        if name in RESERVED_COLUMNS:
+            base = name = f"input_{name}"
+            k = 0
+            while name in taken:
+                k += 1
+                name = f"{base}.{k}"
+            taken.add(name)
+        out.append((i, name))
+    return tuple(out)
 
 
 def _derived_id(path: Path, text: str) -> str:

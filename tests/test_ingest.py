@@ -266,6 +266,19 @@ def test_explicit_text_and_id_columns_and_passthrough_keeps_original_names(tmp_p
     assert (ing.files[0]["text_col"], ing.files[0]["id_col"]) == ("客户原话", "单号")
 
 
+def test_an_earlier_runs_output_fed_back_in_keeps_every_column(tmp_path):
+    # n_mentions / n_pain_points were passed through as they were and then overwritten by the
+    # tagger; input_source_file and a renamed source_file were one column, one value lost.
+    path = write_csv(tmp_path / "reviews.csv", [
+        ["review_id", "text", "n_mentions", "n_pain_points", "source_file", "input_source_file"],
+        ["r1", "排队等了一个小时", "3", "1", "第二轮.csv", "第一轮.csv"]])
+    records, _, _, _ = ingest(path)
+    assert records.iloc[0].to_dict() | {"source_file": ""} == {
+        "review_id": "r1", "text": "排队等了一个小时", "source_file": "", "source_row": 1,
+        "input_n_mentions": "3", "input_n_pain_points": "1", "input_source_file.1": "第二轮.csv",
+        "input_source_file": "第一轮.csv"}
+
+
 def test_missing_named_columns_quarantine_every_row_with_their_code(tmp_path):
     path = write_csv(tmp_path / "x.csv", [["id", "评论"], ["1", "挺好"], ["2", "一般"]])
     _, quarantine, ing, _ = ingest(path, text_col="正文")
