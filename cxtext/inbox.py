@@ -29,8 +29,7 @@ def inbox_command(args: Any) -> int:
     """`cxtext inbox DIR`: run process_inbox once (as the process_inbox flow unless --no-prefect)."""
     configure_logging()
     options = options_from_args(args, kind="inbox")
-    if not Path(args.inbox).is_dir():
-        raise SystemExit(f"{args.inbox}: the inbox must be a folder")
+    _require_folder(args.inbox)
     if args.no_prefect:
         summary = process_inbox(args.inbox, args.warehouse, options, retag=args.retag)
     else:
@@ -46,6 +45,12 @@ def serve_command(args: Any) -> int:
     """`cxtext serve --inbox DIR --cron ...`: serve process_inbox on a schedule until interrupted."""
     from pipelines.flows import serve_inbox
 
+    _require_folder(args.inbox)  # now, not at the first scheduled run hours later
     options = options_from_args(args, kind="inbox")
     serve_inbox(args.inbox, args.warehouse, args.cron, options, name=args.name)
     return 0
+
+
+def _require_folder(inbox: str | Path) -> None:
+    if not Path(inbox).is_dir():
+        raise SystemExit(f"{inbox}: the inbox must be a folder")
