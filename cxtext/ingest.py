@@ -741,7 +741,7 @@ class Ingestor:
             return None
         encoding = detect_encoding(scan.head, scan.sample)
         if fmt == "txt":
-            fmt = "tsv" if b"\t" in scan.head.split(b"\n", 1)[0] else "csv"
+            fmt = _txt_format(scan.head.decode(encoding, "replace"))
         state.info.update(format=fmt, encoding=encoding)
         if fmt in ("csv", "tsv"):
             state.separator = "\t" if fmt == "tsv" else ","
@@ -831,6 +831,18 @@ class Ingestor:
         by_reason = self.counts["by_reason"]
         for reason, n in state.by_reason.items():
             by_reason[reason] = by_reason.get(reason, 0) + n
+
+
+def _txt_format(head: str) -> str:
+    """The format of a .txt file, tsv or csv: the first of its first lines holding a tab or a
+    comma decides. A title line above the header (5月评价汇总) holds neither, so the header decides,
+    not the title (which made a tab-separated file one column wide and its header a review)."""
+    for line in head.split("\n")[:HEADER_SEARCH_ROWS]:
+        if "\t" in line:
+            return "tsv"
+        if "," in line:
+            return "csv"
+    return "csv"
 
 
 def _passthrough(columns: tuple[str, ...], used: tuple[int | None, ...]) -> tuple[tuple[int, str], ...]:

@@ -417,6 +417,17 @@ def test_txt_is_sniffed_as_tab_or_comma_separated(tmp_path):
     assert [i["format"] for i in ing.files] == ["tsv", "csv"]
 
 
+def test_txt_with_a_title_line_is_sniffed_by_its_header(tmp_path):
+    # Only the first line was looked at: a title line (no tab) made the file comma-separated,
+    # one column wide, with the title as the text column and the real header tagged as a review.
+    (tmp_path / "t.txt").write_text("5月评价汇总\nid\t评论\n1\t菜凉了\n", "utf-8")
+    (tmp_path / "u.txt").write_bytes("本月评价汇总\r\n编号\t评论\r\n2\t汤太咸\r\n".encode("utf-16"))
+    records, quarantine, ing, _ = ingest([tmp_path / "t.txt", tmp_path / "u.txt"])
+    assert [i["format"] for i in ing.files] == ["tsv", "tsv"]
+    assert list(records.text) == ["菜凉了", "汤太咸"] and list(records.review_id) == ["1", "2"]
+    assert quarantine.empty
+
+
 def test_missing_input_is_a_clear_error_and_explicit_inputs_are_never_ignored(tmp_path):
     with pytest.raises(FileNotFoundError, match="nope.csv"):
         expand_inputs([tmp_path / "nope.csv"])
