@@ -457,7 +457,10 @@ def _json_row(n: int, obj: Any, raw: str, where: str) -> tuple:
 
 def _read_jsonl(path: Path, encoding: str) -> Iterator[tuple]:
     """One JSON object a line; blank lines are skipped, line numbers are the row numbers."""
-    with open(path, encoding=encoding, errors="surrogateescape", newline="") as fh:
+    # Lines end at "\n" only (newline="" would also end them at a lone "\r"): a "\r" inside an
+    # object, as JSON whitespace or a raw character in a string, would split it into two
+    # MALFORMED_ROWs and shift every later line number.
+    with open(path, encoding=encoding, errors="surrogateescape", newline="\n") as fh:
         for n, line in enumerate(fh, 1):
             text = line.strip(_BLANK)
             if not text:

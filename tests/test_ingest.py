@@ -409,6 +409,18 @@ def test_json_array_and_unsupported_and_unreadable_files(tmp_path):
     assert_accounting(ing, records, quarantine)
 
 
+def test_a_carriage_return_inside_a_json_line_does_not_split_it(tmp_path):
+    path = tmp_path / "cr.jsonl"
+    path.write_bytes(('{"id": "a",\r"text": "空调太吵"}\r\n'      # valid: \r is JSON whitespace
+                      '{"id": "b", "text": "上菜慢\r等了很久"}\r\n'  # raw \r in a string: invalid
+                      '{"id": "c", "text": "前台很热情"}\r\n').encode("utf-8"))
+    records, quarantine, ing, _ = ingest(path)
+    assert list(records.review_id) == ["a", "c"] and list(records.source_row) == [1, 3]
+    assert list(quarantine.reason_code) == [codes.MALFORMED_ROW] and list(quarantine.source_row) == [2]
+    assert quarantine.raw[0] == '{"id": "b", "text": "上菜慢\r等了很久"}'
+    assert ing.counts["rows_read"] == 3
+
+
 def test_txt_is_sniffed_as_tab_or_comma_separated(tmp_path):
     (tmp_path / "t.txt").write_text("评论\t门店\n前台很热情\t一号店\n", "utf-8")
     (tmp_path / "c.txt").write_text("评论,门店\n房间有霉味,二号店\n", "utf-8")
