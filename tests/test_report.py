@@ -272,6 +272,10 @@ def test_bad_sources(tmp_path):
     (tmp_path / "x.csv").write_text("a\n")
     with pytest.raises(ReportInputError, match="neither"):
         load(tmp_path / "x.csv")
+    # A file that is not a DuckDB database (a run holding the warehouse's lock fails the same way).
+    (tmp_path / "wh.duckdb").write_text("id,content\n1,上菜太慢\n", encoding="utf-8")
+    with pytest.raises(ReportInputError, match="cannot read the warehouse"):
+        load(tmp_path / "wh.duckdb")
 
 
 def test_empty_run_renders(tmp_path):

@@ -134,7 +134,10 @@ def _read_optional(path: Path, columns) -> pd.DataFrame:
 def _load_warehouse(path: Path) -> ReportData:
     import duckdb
 
-    con = duckdb.connect(str(path), read_only=True)
+    try:
+        con = duckdb.connect(str(path), read_only=True)
+    except duckdb.IOException as exc:  # not a DuckDB file, or a run is writing it (DuckDB's lock)
+        raise ReportInputError(f"{path}: cannot read the warehouse ({exc})") from exc
     try:
         tables = {r[0] for r in con.execute("SELECT table_name FROM information_schema.tables").fetchall()}
         if "reviews" not in tables:
