@@ -510,10 +510,21 @@ def _read_parquet(path: Path, batch_rows: int) -> Iterator[tuple]:
     columns = _header(pfile.schema_arrow.names)
     n = 0
     for batch in pfile.iter_batches(batch_size=batch_rows):
-        cols = [[_cell(v) for v in batch.column(i).to_pylist()] for i in range(batch.num_columns)]
+        cols = [_arrow_cells(batch.column(i)) for i in range(batch.num_columns)]
         for values in zip(*cols):
             n += 1
             yield (n, columns, list(values), None, None)
+
+
+def _arrow_cells(array: Any) -> list[str]:
+    """One Parquet column's values as strings. A float32 value is written as the float32 it is
+    (4.1, not the 4.099999904632568 of its widening to a Python float)."""
+    import pyarrow as pa
+
+    values = array.to_pylist()
+    if pa.types.is_float32(array.type):
+        return [_cell(None if v is None else float(str(np.float32(v)))) for v in values]
+    return [_cell(v) for v in values]
 
 
 # --- records, quarantine and chunks ----------------------------------------------------------

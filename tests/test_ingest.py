@@ -394,6 +394,17 @@ def test_parquet_input_in_batches(tmp_path):
     assert_accounting(ing, records, quarantine)
 
 
+def test_parquet_float32_values_read_as_written(tmp_path):
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    table = pa.table({"评论": ["房间很干净", "前台态度差", "早餐一般"],
+                      "评分": pa.array([4.1, 2.0, None], pa.float32())})
+    pq.write_table(table, tmp_path / "ratings.parquet")
+    records, _, _, _ = ingest(tmp_path / "ratings.parquet")
+    assert list(records["评分"]) == ["4.1", "2", ""]  # was "4.099999904632568"
+
+
 def test_json_array_and_unsupported_and_unreadable_files(tmp_path):
     (tmp_path / "a.json").write_text(json.dumps([{"text": "客服回复很及时"}, "不是对象"], ensure_ascii=False), "utf-8")
     (tmp_path / "b.docx").write_bytes(b"PK\x03\x04 not really")
