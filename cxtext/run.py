@@ -543,11 +543,10 @@ def retag_warehouse(warehouse_path: str | Path, options: RunOptions,
             return 0
         stage = store.WarehouseStage(wh.staging_root() / f"{store.STAGING_PREFIX}{run_id}")
         try:
-            chunks = (
-                Chunk(i, store.records_from_warehouse(wh.fetch_reviews(stale[s:s + options.chunk_rows])),
-                      _empty_quarantine())
-                for i, s in enumerate(range(0, len(stale), options.chunk_rows))
-            )
+            batches = (store.records_from_warehouse(wh.fetch_reviews(stale[s:s + options.chunk_rows]))
+                       for s in range(0, len(stale), options.chunk_rows))
+            pieces = (piece for batch in batches for piece in pieces_with_unique_ids(batch))
+            chunks = (Chunk(i, piece, _empty_quarantine()) for i, piece in enumerate(pieces))
             mapper = map_chunks or (lambda cs: tag_chunks_locally(cs, spec, 1))
             for chunk, tagged in mapper(chunks):
                 stage.add(tagged.reviews, tagged.mentions, chunk.quarantine, tagged.manifest)
@@ -560,6 +559,20 @@ def retag_warehouse(warehouse_path: str | Path, options: RunOptions,
             shutil.rmtree(stage.folder, ignore_errors=True)
     log.info("re-tagged %d stored review(s) in %s", n, warehouse_path)
     return n
+
+
+def pieces_with_unique_ids(records: pd.DataFrame) -> list[pd.DataFrame]:
+    """`records` split so that no review_id repeats within a piece (the k-th row of an id goes to
+    piece k; usually there is one piece).
+
+    Tagged mentions name their review by id only, so a chunk must not hold two reviews with one id.
+    A run's own ids are unique, but the warehouse holds reviews from different dumps that share ids
+    (two stores' exports both numbered from 1), and a re-tag reads them back together.
+    """
+    if not len(records):
+        return [records]
+    occurrence = records.groupby("review_id", sort=False).cumcount()
+    return [records[occurrence == k].reset_index(drop=True) for k in range(int(occurrence.max()) + 1)]
 
 
 def _empty_quarantine() -> pd.DataFrame:

@@ -16,7 +16,8 @@ from conftest import write_dump
 from cxtext import codes, store
 from cxtext.cli import main
 from cxtext.inbox import process_inbox
-from cxtext.run import RunOptions, ordered_results, run_dump, summary_markdown, summary_rows
+from cxtext.run import (RunOptions, ordered_results, pieces_with_unique_ids, retag_warehouse, run_dump,
+                        summary_markdown, summary_rows)
 
 PROJECT = Path(__file__).resolve().parents[1]
 BAD_INPUTS = PROJECT / "tests" / "data" / "bad_inputs"
@@ -174,6 +175,34 @@ def test_retag_updates_rows_tagged_with_older_lexicons(dump_dir, tmp_path):
         runs = w.query("SELECT kind, reviews_retagged FROM runs ORDER BY run_id")
         assert runs["reviews_retagged"].max() == 592
         assert w.query("SELECT count(*) - count(DISTINCT content_hash) AS d FROM reviews")["d"][0] == 0
+
+
+def test_retag_keeps_mentions_with_their_review_when_two_dumps_share_ids(tmp_path):
+    # Two stores' exports both number their reviews from 1; the warehouse holds both, and a re-tag
+    # reads them back in one batch: each review must get its own mentions again.
+    (tmp_path / "a.csv").write_text("id,text\n1,排队排了一个小时，太慢了\n", encoding="utf-8")
+    (tmp_path / "b.csv").write_text("id,text\n1,房间很干净，前台也热情\n", encoding="utf-8")
+    wh = tmp_path / "wh.duckdb"
+    for name in ("a.csv", "b.csv"):
+        run_dump([tmp_path / name], None, RunOptions(workers=1, reports=False), warehouse=wh)
+    query = ("SELECT r.text, m.category FROM mentions m JOIN reviews r USING (content_hash) "
+             "ORDER BY r.text, m.category")
+    with store.Warehouse(wh) as w:
+        before = w.query(query)
+        w.con.execute("UPDATE reviews SET resources_hash = 'an older lexicon'").fetchall()
+    assert set(before["category"]) >= {"waiting_time", "hygiene", "staff_attitude"}
+    assert retag_warehouse(wh, RunOptions(workers=1, reports=False)) == 2
+    with store.Warehouse(wh) as w:
+        after = w.query(query)
+    pd.testing.assert_frame_equal(after, before)
+
+
+def test_pieces_with_unique_ids_keep_every_row_once():
+    records = pd.DataFrame({"review_id": ["1", "2", "1", "1", "3"], "text": list("abcde")})
+    pieces = pieces_with_unique_ids(records)
+    assert [p["review_id"].is_unique for p in pieces] == [True, True, True]
+    assert sorted(t for p in pieces for t in p["text"]) == list("abcde")
+    assert len(pieces_with_unique_ids(records.iloc[:0])) == 1
 
 
 def _spec(lexicon_dir: Path):
