@@ -16,8 +16,7 @@ from cxtext.run import (RunOptions, RunSession, configure_logging, execute, opti
 
 def process_inbox(inbox: str | Path, warehouse: str | Path, options: RunOptions, retag: bool = False) -> dict[str, Any]:
     """Load what is new in `inbox` into `warehouse` without Prefect; returns the run summary."""
-    if not Path(inbox).is_dir():
-        raise NotADirectoryError(f"{inbox}: the inbox must be a folder")
+    require_inbox_folder(inbox)
     options.new_only, options.kind, options.reports = True, "inbox", False
     if retag:
         retag_warehouse(warehouse, options)
@@ -51,6 +50,14 @@ def serve_command(args: Any) -> int:
     return 0
 
 
-def _require_folder(inbox: str | Path) -> None:
+def require_inbox_folder(inbox: str | Path) -> None:
+    """An inbox is a folder that receives files; a single file or a missing path is an error."""
     if not Path(inbox).is_dir():
-        raise SystemExit(f"{inbox}: the inbox must be a folder")
+        raise NotADirectoryError(f"{inbox}: the inbox must be a folder")
+
+
+def _require_folder(inbox: str | Path) -> None:
+    try:
+        require_inbox_folder(inbox)
+    except NotADirectoryError as exc:
+        raise SystemExit(str(exc)) from None

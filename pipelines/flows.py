@@ -23,6 +23,7 @@ from prefect.cache_policies import NONE as NO_CACHE
 from prefect.context import FlowRunContext
 from prefect.task_runners import ThreadPoolTaskRunner
 
+from cxtext.inbox import require_inbox_folder
 from cxtext.run import (
     DEFAULT_CHUNK_ROWS,
     DEFAULT_WAREHOUSE,
@@ -145,6 +146,7 @@ def process_inbox(inbox: str, warehouse: str = str(DEFAULT_WAREHOUSE), text_col:
                   backend: str = "jieba", chunk_rows: int = DEFAULT_CHUNK_ROWS, workers: int = 1,
                   retag: bool = False) -> dict[str, Any]:
     """Load what is new in the `inbox` folder into the warehouse (files and rows seen before are skipped)."""
+    require_inbox_folder(inbox)  # a deployment's parameter may name a file: fail before any work
     logger = get_run_logger()
     options = _options(text_col, id_col, lexicons, sentiment, backend, chunk_rows, workers, "inbox")
     if retag:

@@ -19,3 +19,21 @@ def test_serve_refuses_an_inbox_that_is_not_a_folder(tmp_path, monkeypatch):
         with pytest.raises(SystemExit, match="must be a folder"):
             inbox.serve_command(args)
     assert served == []
+
+
+def test_the_inbox_flow_refuses_a_file_before_doing_any_work(tmp_path):
+    # A deployment's parameters (prefect.yaml) may name a file; the flow must not load it as a dump.
+    from pipelines.flows import process_inbox
+
+    dump = tmp_path / "评价.csv"
+    dump.write_text("id,content\n1,上菜太慢\n", encoding="utf-8")
+    with pytest.raises(NotADirectoryError, match="must be a folder"):
+        process_inbox.fn(str(dump), warehouse=str(tmp_path / "wh.duckdb"))
+    assert not (tmp_path / "wh.duckdb").exists()
+
+
+def test_process_inbox_refuses_a_missing_folder(tmp_path):
+    from cxtext.run import RunOptions
+
+    with pytest.raises(NotADirectoryError, match="must be a folder"):
+        inbox.process_inbox(tmp_path / "no-such-inbox", tmp_path / "wh.duckdb", RunOptions())
