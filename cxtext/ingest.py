@@ -488,18 +488,40 @@ def _read_json(path: Path, encoding: str) -> Iterator[tuple]:
         yield _json_row(n, obj, json.dumps(obj, ensure_ascii=False, default=str), f"element {n}")
 
 
+# The column that tells the worksheets of a workbook apart (a record's row number is its row in
+# that sheet). Only workbooks of several sheets get it: a one-sheet workbook reads like a CSV.
+SHEET_COLUMN = "sheet"
+
+
 def _read_xlsx(path: Path, is_header: Callable) -> Iterator[tuple]:
-    """The first worksheet of a workbook, read-only; formulas are never evaluated (cached values)."""
+    """Every worksheet of a workbook, in order, read-only; formulas are never evaluated (cached
+    values). Exports often hold one sheet per month or store, so reading the first alone would drop
+    rows unseen; with several sheets each row carries its sheet's name in a `sheet` column (and a
+    quarantined row names it in its detail), and a sheet without a text column quarantines its rows
+    as NO_TEXT_COLUMN like any file. A sheet of title lines only (a cover note) holds no records."""
     from openpyxl import load_workbook
 
     book = load_workbook(path, read_only=True, data_only=True)
     try:
-        sheet = book.worksheets[0]
-        sheet.reset_dimensions()  # some writers store a wrong sheet size; read every row
-        cells = ([_cell(v) for v in values] for values in sheet.iter_rows(values_only=True))
-        yield from _table_rows(cells, is_header)
+        several = len(book.worksheets) > 1
+        for sheet in book.worksheets:
+            sheet.reset_dimensions()  # some writers store a wrong sheet size; read every row
+            cells = ([_cell(v) for v in values] for values in sheet.iter_rows(values_only=True))
+            rows = _table_rows(cells, is_header)
+            named: dict[tuple, tuple] = {}  # a sheet's header with the sheet column, built once
+            yield from (_with_sheet(row, sheet.title, named) for row in rows) if several else rows
     finally:
         book.close()
+
+
+def _with_sheet(row: tuple, title: str, named: dict[tuple, tuple]) -> tuple:
+    """A table row of one sheet of several: the sheet's name as a last column, or in the detail."""
+    n, header, values, raw, problem = row
+    if problem is not None:
+        return n, header, values, raw, (problem[0], f"sheet {title!r}: {problem[1]}")
+    if header not in named:
+        named[header] = _header(header + (SHEET_COLUMN,))
+    return n, named[header], values + [title], raw, problem
 
 
 def _read_parquet(path: Path, batch_rows: int) -> Iterator[tuple]:

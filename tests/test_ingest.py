@@ -330,6 +330,50 @@ def test_xlsx_written_with_openpyxl(tmp_path):
     assert ing.files[0]["format"] == "xlsx"
 
 
+def test_every_worksheet_is_read_and_each_record_names_its_sheet(tmp_path):
+    from openpyxl import Workbook
+
+    book = Workbook()
+    cover = book.active
+    cover.title = "说明"
+    cover.append(["本表由门店系统导出，每月一张表"])
+    may = book.create_sheet("5月")
+    may.append(["编号", "评价内容", "门店"])
+    may.append([1, "前台办入住很快", "东区"])
+    may.append([2, "   ", "东区"])
+    june = book.create_sheet("6月")
+    june.append(["编号", "评价内容"])  # numbered from 1 again, one column fewer
+    june.append([1, "房间有股霉味"])
+    june.append([3, "早餐种类不多", "多出来的一格"])
+    stats = book.create_sheet("统计")
+    stats.append(["门店", "平均分"])
+    stats.append(["东区", 4.6])
+    path = tmp_path / "上半年评价.xlsx"
+    book.save(path)
+    records, quarantine, ing, _ = ingest(path)
+    assert list(records.text) == ["前台办入住很快", "房间有股霉味"]
+    assert list(records["sheet"]) == ["5月", "6月"]
+    assert list(records.source_row) == [1, 1]  # the row within its sheet
+    assert list(records.review_id) == ["1", "1~2"]  # same id, different review: both kept
+    assert list(quarantine.reason_code) == [codes.EMPTY_TEXT, codes.MALFORMED_ROW, codes.NO_TEXT_COLUMN]
+    assert "sheet '6月'" in quarantine.detail[1]
+    assert "平均分" in quarantine.detail[2]
+    assert_accounting(ing, records, quarantine)
+    assert ing.counts["rows_read"] == 5
+
+
+def test_a_one_sheet_workbook_has_no_sheet_column(tmp_path):
+    from openpyxl import Workbook
+
+    book = Workbook()
+    book.active.append(["评论"])
+    book.active.append(["理发师很耐心"])
+    book.save(tmp_path / "one.xlsx")
+    records, quarantine, _, _ = ingest(tmp_path / "one.xlsx")
+    assert list(records.columns) == ["review_id", "text", "source_file", "source_row"]
+    assert quarantine.empty
+
+
 def test_title_rows_above_the_header_are_not_records(tmp_path):
     from openpyxl import Workbook
 
