@@ -92,13 +92,16 @@ _TEXT_WORDS = ("评论", "評論", "评价", "評價", "内容", "內容", "留�
 _NOT_TEXT_ENDINGS = ("时间", "時間", "日期", "星级", "星級", "评分", "評分", "分数", "分", "id", "编号",
                      "編號", "号", "號", "人", "数", "數", "类型", "類型", "状态", "狀態", "渠道",
                      "time", "date", "score", "rating", "count", "type", "status", "at", "no")
+# A column of the business's answers is never the review text, whatever else its name holds
+# (商家回复内容 before 用户评论 in a platform export).
+_REPLY_WORDS = ("回复", "回覆", "答复", "答覆", "回评", "商家", "店家", "商户", "reply", "response")
 
 
 def _find_column(columns: Sequence[str], explicit: str | None, candidates: Sequence[str],
                  words: Sequence[str] = ()) -> int | None:
     """Index of the column named `explicit` (exact, then folded), else of the first candidate
     name, else of the first column whose name holds one of `words` (and does not end like a
-    time, score or id)."""
+    time, score or id, nor name the business's replies)."""
     folded = [_fold_name(c) for c in columns]
     if explicit is not None:
         if explicit in columns:
@@ -109,7 +112,8 @@ def _find_column(columns: Sequence[str], explicit: str | None, candidates: Seque
         if cand in folded:
             return folded.index(cand)
     for i, name in enumerate(folded):
-        if any(w in name for w in words) and not name.endswith(_NOT_TEXT_ENDINGS):
+        if (any(w in name for w in words) and not name.endswith(_NOT_TEXT_ENDINGS)
+                and not any(w in name for w in _REPLY_WORDS)):
             return i
     return None
 

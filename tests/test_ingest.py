@@ -243,6 +243,10 @@ def test_ascii_head_then_gbk_further_down_is_still_detected(tmp_path):
     (["Ticket_ID", "created_at", "content"], "content", "Ticket_ID"),
     (["order_no", "评价内容"], "评价内容", "order_no"),
     (["review_id", "order_id", "review"], "review", "review_id"),
+    # the business's replies are never the review, even when their column comes first
+    (["评价时间", "商家回复内容", "用户评论"], "用户评论", None),
+    (["merchant_reply_comment", "customer_comment"], "customer_comment", None),
+    (["商家回复"], None, None),
 ])
 def test_text_and_id_columns_found_by_chinese_or_english_name(columns, text, ident):
     assert find_text_column(columns) == text
