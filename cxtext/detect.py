@@ -119,7 +119,8 @@ class Detector:
         """Spans of `text` said by the customer, and whether the text is a log with turns."""
         if self._speaker_re is None or not self._speaker_names.search(text):
             return [(0, len(text))], False
-        found = [(m.start(), m.end(), self.lexicon.speakers[m.group("who") or m.group("said")], bool(m.group("who")))
+        found = [(m.start(), m.end(), self.lexicon.speakers[m.group("who") or m.group("tag") or m.group("said")],
+                  bool(m.group("who") or m.group("tag")))
                  for m in self._speaker_re.finditer(text)]
         if {role for _, _, role, _ in found} != {"customer", "agent"}:
             # One side only: "客服回复超级慢" is a review about the agent, not a turn. A colon-form
@@ -614,10 +615,12 @@ def _speaker_pattern(speakers) -> re.Pattern | None:
     if not speakers:
         return None
     names = "|".join(re.escape(s) for s in sorted(speakers, key=len, reverse=True))
-    # A speaker word opens a turn when a colon follows (客户：, 宾馆反馈2008年8月6日：), or, at the
-    # start of a sentence, a verb of speaking (顾客说, 坐席回复); "联系客服说…" mid-sentence is
-    # the customer reporting, not a turn.
+    # A speaker word opens a turn when a colon follows (客户：, 宾馆反馈2008年8月6日：) or when it
+    # stands alone in brackets as ticket systems write it (【客户】, [客服]), or, at the start of a
+    # sentence, before a verb of speaking (顾客说, 坐席回复); "联系客服说…" mid-sentence is the
+    # customer reporting, not a turn.
     return re.compile(
         rf"(?P<who>{names})[^，。！？,.!?:：\s]{{0,16}}[:：]"
+        rf"|[【\[〔［]\s*(?P<tag>{names})\s*[】\]〕］]"
         rf"|(?:^|(?<=[。！？!?\s；;，,]))(?P<said>{names})(?=说|反映|表示|称|回复|答复|解释)"
     )

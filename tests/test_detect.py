@@ -144,6 +144,9 @@ COMPLAINT_LOGS = [
      {"staff_attitude": "pos"}, {"price"}),
     # one side only and no colon: a review about the agent, not a log
     ("客服回复超级慢，问个尺寸隔了两个小时才回", {"waiting_time": "neg"}, set()),
+    # turns marked in brackets, as ticket systems export them
+    ("【客户】我想问下营业时间。【客服】抱歉让您久等了，我们的环境很卫生", {}, {"waiting_time", "hygiene"}),
+    ("[顾客]技师态度很不耐烦[客服]我们会加强培训", {"staff_attitude": "neg"}, set()),
 ]
 
 
