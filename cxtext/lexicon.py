@@ -37,6 +37,9 @@ class LexiconError(ValueError):
         self.problems = problems
         super().__init__("invalid lexicons:\n  " + "\n  ".join(problems))
 
+    def __reduce__(self):  # rebuilt from its problems when it crosses from a worker process
+        return (type(self), (self.problems,))
+
 
 @dataclass(frozen=True, slots=True)
 class Category:

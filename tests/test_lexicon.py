@@ -107,3 +107,12 @@ def test_negation_tails_are_read_on_the_text_not_added_as_words(lexicon):
     # tails that are also negators (都没, 也没) stay words as negators
     assert not (tails - set(lexicon.negators)) & set(lexicon.all_terms())
     assert "就更好了" in lexicon.all_terms()  # other markers stay words
+
+
+def test_lexicon_error_crosses_process_boundaries_whole():
+    # A worker process that cannot load the lexicons sends this error back pickled.
+    import pickle
+
+    error = LexiconError(["odor.tsv:7: polarity 'bad' not one of ('neg', 'pos', 'neu')", "x.tsv:2: y"])
+    again = pickle.loads(pickle.dumps(error))
+    assert again.problems == error.problems and str(again) == str(error)
