@@ -34,9 +34,18 @@ def _add_job_options(p: argparse.ArgumentParser) -> None:
 
 
 def _cmd_run(args: argparse.Namespace) -> int:
-    from cxtext.run import run_command
+    from cxtext.workers import early_pool
 
-    return run_command(args)
+    # Workers start before the imports below (pandas and the run machinery, about a second), so
+    # their own start-up overlaps this process's.
+    pool = early_pool(args)
+    try:
+        from cxtext.run import run_command
+
+        return run_command(args, pool=pool)
+    finally:
+        if pool is not None:
+            pool.shutdown(cancel_futures=True)
 
 
 def _add_inbox(sub: argparse._SubParsersAction) -> None:

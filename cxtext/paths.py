@@ -8,6 +8,11 @@ PACKAGE_DIR = Path(__file__).resolve().parent
 PROJECT_DIR = PACKAGE_DIR.parent
 
 
+def shipped_model_dir() -> Path:
+    """Folder of the default sentiment model inside the installed package."""
+    return PACKAGE_DIR / "models" / "sentiment-zh"
+
+
 def lexicon_dir() -> Path:
     """The lexicon folder: $CXTEXT_LEXICONS, else `lexicons/` beside the package."""
     return Path(os.environ.get("CXTEXT_LEXICONS", PROJECT_DIR / "lexicons"))

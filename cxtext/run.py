@@ -12,9 +12,7 @@ Plain `cxtext run` never imports Prefect.
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import logging
-import multiprocessing
 import os
 import resource
 import secrets
@@ -23,7 +21,7 @@ from collections import Counter, deque
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Executor, ProcessPoolExecutor
 from contextlib import ExitStack
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -42,64 +40,15 @@ DEFAULT_WAREHOUSE = Path("out") / "cxtext.duckdb"
 
 # --------------------------------------------------------------------------- resources per process
 
-
-@dataclass(frozen=True)
-class ResourceSpec:
-    """How to load the tagger's resources; small and picklable, so workers can load their own."""
-
-    lexicon_dir: str | None = None
-    sentiment: str = "default"
-    backend: str = "jieba"
-    # Fingerprint of the files behind the resources (see `with_fingerprint`): a long-lived worker
-    # (Dask, or this process across runs) reloads exactly when lexicons or models changed.
-    token: str = ""
-
-    def with_fingerprint(self) -> "ResourceSpec":
-        """This spec with `token` set from the size and mtime of every lexicon and model file."""
-        return replace(self, token=resource_fingerprint(self))
-
-    def load(self) -> Any:
-        """Load lexicons, segmenter and models (`cxtext.tagger.load_resources`)."""
-        from cxtext.tagger import load_resources
-
-        return load_resources(lexicon_dir=self.lexicon_dir, sentiment=self.sentiment, backend=self.backend)
-
-
-def _resource_roots(spec: ResourceSpec) -> list[Path]:
-    from cxtext.paths import lexicon_dir
-
-    roots = [Path(spec.lexicon_dir) if spec.lexicon_dir else lexicon_dir()]
-    if Path(spec.sentiment).is_dir():
-        roots.append(Path(spec.sentiment))
-    elif spec.sentiment == "default":
-        from cxtext.sentiment import shipped_model_dir
-
-        roots.append(Path(shipped_model_dir()))
-    return roots
-
-
-def resource_fingerprint(spec: ResourceSpec) -> str:
-    """A cheap fingerprint (paths, sizes, mtimes; nothing read) of the files a spec loads."""
-    digest = hashlib.sha256(repr((spec.lexicon_dir, spec.sentiment, spec.backend)).encode("utf-8"))
-    for root in _resource_roots(spec):
-        for path in sorted(p for p in root.rglob("*") if p.is_file()) if root.is_dir() else []:
-            st = path.stat()
-            digest.update(f"{path}\x1f{st.st_size}\x1f{st.st_mtime_ns}\n".encode("utf-8"))
-    return digest.hexdigest()[:16]
-
-
-# The resources of the latest spec this process used. This is the only module-level state, and it
-# is deliberate: a worker process (pool or Dask) must load dictionaries and models once per run,
-# not once per chunk. One slot, so a new run's spec replaces (and frees) the previous one.
-_PROCESS_RESOURCES: dict[ResourceSpec, Any] = {}
-
-
-def process_resources(spec: ResourceSpec) -> Any:
-    """The resources for `spec` in this process, loaded on first use."""
-    if spec not in _PROCESS_RESOURCES:
-        _PROCESS_RESOURCES.clear()
-        _PROCESS_RESOURCES[spec] = spec.load()
-    return _PROCESS_RESOURCES[spec]
+# ResourceSpec, process_resources and the pool live in cxtext.workers (light enough for the command
+# to start workers before importing this module); they are part of this module's interface too.
+from cxtext.workers import (  # noqa: E402
+    ResourceSpec,
+    auto_workers,
+    process_pool,
+    process_resources,
+    spec_from_args,
+)
 
 
 @dataclass
@@ -122,10 +71,6 @@ def tag_chunk(records: pd.DataFrame, spec: ResourceSpec) -> Tagged:
     if len(reviews) != len(records):
         raise RuntimeError(f"tagger returned {len(reviews)} reviews for {len(records)} records")
     return Tagged(reviews, mentions, resources.manifest(), time.perf_counter() - t0)
-
-
-def _init_worker(spec: ResourceSpec) -> None:
-    process_resources(spec)
 
 
 class _Future(Protocol):
@@ -156,26 +101,6 @@ class _Done:
 
     def result(self) -> Any:
         return self._value
-
-
-def process_pool(spec: ResourceSpec, workers: int) -> ProcessPoolExecutor:
-    """Worker processes that each load the resources once at start-up.
-
-    `spawn` because the parent may hold threads (Prefect, Arrow) that `fork` would copy mid-state.
-    """
-    return ProcessPoolExecutor(
-        max_workers=workers,
-        mp_context=multiprocessing.get_context("spawn"),
-        initializer=_init_worker,
-        initargs=(spec,),
-    )
-
-
-def auto_workers(total_bytes: int) -> int:
-    """Workers for `--workers 0`: one for small inputs (start-up would dominate), else up to 4 cores."""
-    if total_bytes < 2_000_000:  # about 10,000 short reviews: one process finishes before a pool starts
-        return 1
-    return max(1, min(os.cpu_count() or 1, 4))
 
 
 # --------------------------------------------------------------------------- inputs
@@ -507,14 +432,20 @@ def tag_chunks_locally(chunks: Iterable[Chunk], spec: ResourceSpec, workers: int
     return ordered_results(chunks, lambda c: pool.submit(tag_chunk, c.records, spec), 2 * workers)
 
 
-def execute(session: RunSession) -> dict[str, Any]:
-    """Run every stage of `session` without Prefect; returns the run summary (run.json)."""
+def execute(session: RunSession, pool: ProcessPoolExecutor | None = None) -> dict[str, Any]:
+    """Run every stage of `session` without Prefect; returns the run summary (run.json).
+
+    `pool`: worker processes already started for `session.spec` (see `cxtext.workers`), used
+    instead of starting them here and shut down at the end."""
     files = session.discover()
     opts = session.options
     workers = opts.workers or auto_workers(session.input_bytes)
     opts.workers = workers
     with ExitStack() as stack:
-        pool = stack.enter_context(process_pool(session.spec, workers)) if workers > 1 else None
+        if pool is not None:
+            pool = stack.enter_context(pool)
+        elif workers > 1:
+            pool = stack.enter_context(process_pool(session.spec, workers))
         t0 = time.perf_counter()
         if pool is None:
             process_resources(session.spec)
@@ -580,10 +511,15 @@ def _empty_quarantine() -> pd.DataFrame:
 
 
 def run_dump(inputs: list[str | Path], out_dir: str | Path | None, options: RunOptions,
-             warehouse: str | Path | None = None, run_id: str | None = None) -> dict[str, Any]:
-    """Tag `inputs` into `out_dir` (and the warehouse when given) without Prefect; returns run.json."""
-    with RunSession(inputs, out_dir, warehouse, options, run_id=run_id) as session:
-        return execute(session)
+             warehouse: str | Path | None = None, run_id: str | None = None,
+             pool: ProcessPoolExecutor | None = None) -> dict[str, Any]:
+    """Tag `inputs` into `out_dir` (and the warehouse when given) without Prefect; returns run.json.
+    `pool`: worker processes already started for this spec (shut down when the run ends)."""
+    with ExitStack() as stack:
+        if pool is not None:
+            stack.enter_context(pool)  # shut down even when the session fails to open
+        with RunSession(inputs, out_dir, warehouse, options, run_id=run_id) as session:
+            return execute(session, pool)
 
 
 # --------------------------------------------------------------------------- CLI glue
@@ -591,11 +527,7 @@ def run_dump(inputs: list[str | Path], out_dir: str | Path | None, options: RunO
 
 def options_from_args(args: Any, kind: str = "run") -> RunOptions:
     """RunOptions from parsed CLI arguments (missing attributes take their defaults)."""
-    spec = ResourceSpec(
-        lexicon_dir=getattr(args, "lexicons", None),
-        sentiment=getattr(args, "sentiment", "default"),
-        backend=getattr(args, "backend", "jieba"),
-    )
+    spec = spec_from_args(args)
     chunk_rows = getattr(args, "chunk_rows", None) or DEFAULT_CHUNK_ROWS
     if chunk_rows < 1:
         raise ValueError(f"--chunk-rows must be at least 1, got {chunk_rows}")
@@ -657,8 +589,9 @@ def configure_logging() -> None:
         logger.setLevel(logging.INFO)
 
 
-def run_command(args: Any) -> int:
-    """`cxtext run`: plain by default; `--prefect` runs the same stages as the tag_dump flow."""
+def run_command(args: Any, pool: ProcessPoolExecutor | None = None) -> int:
+    """`cxtext run`: plain by default; `--prefect` runs the same stages as the tag_dump flow.
+    `pool`: worker processes the command started early (see `early_pool`), used by a plain run."""
     configure_logging()
     options = options_from_args(args)
     warehouse = getattr(args, "warehouse", None)
@@ -674,7 +607,7 @@ def run_command(args: Any) -> int:
     else:
         if getattr(args, "retag", False):
             retag_warehouse(warehouse, options)
-        summary = run_dump(args.inputs, args.out, options, warehouse=warehouse)
+        summary = run_dump(args.inputs, args.out, options, warehouse=warehouse, pool=pool)
     print_summary(summary)
     print(f"run directory: {args.out}")
     return 0

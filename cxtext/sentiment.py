@@ -28,7 +28,7 @@ from typing import Protocol, Sequence
 
 import numpy as np
 
-from cxtext.paths import PACKAGE_DIR, cache_dir
+from cxtext.paths import PACKAGE_DIR, cache_dir, shipped_model_dir
 
 __all__ = [
     "MODEL_FORMAT",
@@ -83,11 +83,6 @@ def labels_from_scores(scores: np.ndarray, band: tuple[float, float] = NEU_BAND)
     out[scores > band[1]] = "pos"
     out[scores < band[0]] = "neg"
     return out
-
-
-def shipped_model_dir() -> Path:
-    """Folder of the default model inside the installed package."""
-    return PACKAGE_DIR / "models" / "sentiment-zh"
 
 
 def snownlp_retrained_path() -> Path:

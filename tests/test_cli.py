@@ -3,6 +3,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from cxtext.cli import main
 
 SAMPLE = Path(__file__).resolve().parents[1] / "data" / "sample"
@@ -35,7 +37,10 @@ def test_model_folder_missing_its_files_names_the_file(tmp_path, capsys):
     assert "half-model" in err and "weights.npz" in err
 
 
-def test_broken_lexicon_folder_names_file_and_line(tmp_path, capsys):
+@pytest.mark.parametrize("workers", ["1", "2"])
+def test_broken_lexicon_folder_names_file_and_line(tmp_path, capsys, workers):
+    # With two workers the folder is loaded in the worker processes: the message must still come
+    # back whole (it did not: a failing pool initializer only said "terminated abruptly").
     import shutil
 
     lexicons = tmp_path / "lexicons"
@@ -45,8 +50,41 @@ def test_broken_lexicon_folder_names_file_and_line(tmp_path, capsys):
     lines.append("这一行没有制表符")  # a row without the tab-separated columns the schema needs
     negators.write_text("\n".join(lines) + "\n", encoding="utf-8")
     code = main(["run", str(_one_review_file(tmp_path)), "--out", str(tmp_path / "out"),
-                 "--lexicons", str(lexicons), "--no-reports"])
+                 "--lexicons", str(lexicons), "--no-reports", "--workers", workers])
     err = capsys.readouterr().err
     assert code == 2
     assert f"negators.tsv:{len(lines)}" in err
     assert "Traceback" not in err
+
+
+def test_two_workers_started_early_give_the_tables_of_one(tmp_path):
+    import pandas as pd
+
+    rows = ["id,text"] + [f"{i},第{i}位客人：排队等了{i % 50 + 5}分钟，前台态度{'很好' if i % 3 else '很差'}。"
+                          for i in range(1, 401)]
+    dump = tmp_path / "dump.csv"
+    dump.write_text("\n".join(rows) + "\n", encoding="utf-8")
+    for workers in ("1", "2"):
+        assert main(["run", str(dump), "--out", str(tmp_path / f"w{workers}"), "--workers", workers,
+                     "--chunk-rows", "100", "--no-reports"]) == 0
+    for table in ("reviews", "mentions"):
+        one = pd.read_parquet(tmp_path / "w1" / f"{table}.parquet")
+        two = pd.read_parquet(tmp_path / "w2" / f"{table}.parquet")
+        pd.testing.assert_frame_equal(one, two)
+
+
+def test_early_pool_only_for_plain_runs_on_several_processes(tmp_path):
+    import argparse
+
+    from cxtext.workers import early_pool
+
+    def args(**kw):
+        base = dict(inputs=[str(SAMPLE)], workers=0, prefect=False, task_runner="local",
+                    lexicons=None, sentiment="default", backend="jieba")
+        return argparse.Namespace(**{**base, **kw})
+
+    small = args()
+    assert early_pool(small) is None and small.workers == 1  # the bundled sample: one process
+    assert early_pool(args(workers=2, prefect=True)) is None  # Prefect runs start their own
+    assert early_pool(args(workers=2, task_runner="dask")) is None
+    assert early_pool(args(inputs=[str(tmp_path / "missing.csv")])) is None  # the run reports it

@@ -1,0 +1,152 @@
+"""Per-process resources and the worker pool, in a module light enough to import first.
+
+`cxtext run --workers N` starts its worker processes before the parent imports pandas and the rest
+of the run machinery (about a second), so the workers' own start-up (imports and resources, 1.5-2 s)
+overlaps the parent's instead of following it. Nothing here imports pandas, NumPy or the tagger.
+"""
+from __future__ import annotations
+
+import hashlib
+import multiprocessing
+import os
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any, Iterable
+
+
+@dataclass(frozen=True)
+class ResourceSpec:
+    """How to load the tagger's resources; small and picklable, so workers can load their own."""
+
+    lexicon_dir: str | None = None
+    sentiment: str = "default"
+    backend: str = "jieba"
+    # Fingerprint of the files behind the resources (see `with_fingerprint`): a long-lived worker
+    # (Dask, or this process across runs) reloads exactly when lexicons or models changed.
+    token: str = ""
+
+    def with_fingerprint(self) -> "ResourceSpec":
+        """This spec with `token` set from the size and mtime of every lexicon and model file."""
+        return replace(self, token=resource_fingerprint(self))
+
+    def load(self) -> Any:
+        """Load lexicons, segmenter and models (`cxtext.tagger.load_resources`)."""
+        from cxtext.tagger import load_resources
+
+        return load_resources(lexicon_dir=self.lexicon_dir, sentiment=self.sentiment, backend=self.backend)
+
+
+def spec_from_args(args: Any) -> ResourceSpec:
+    """The ResourceSpec of parsed CLI arguments (--lexicons, --sentiment, --backend)."""
+    return ResourceSpec(lexicon_dir=getattr(args, "lexicons", None),
+                        sentiment=getattr(args, "sentiment", "default"),
+                        backend=getattr(args, "backend", "jieba"))
+
+
+def _resource_roots(spec: ResourceSpec) -> list[Path]:
+    from cxtext.paths import lexicon_dir, shipped_model_dir
+
+    roots = [Path(spec.lexicon_dir) if spec.lexicon_dir else lexicon_dir()]
+    if Path(spec.sentiment).is_dir():
+        roots.append(Path(spec.sentiment))
+    elif spec.sentiment == "default":
+        roots.append(shipped_model_dir())
+    return roots
+
+
+def resource_fingerprint(spec: ResourceSpec) -> str:
+    """A cheap fingerprint (paths, sizes, mtimes; nothing read) of the files a spec loads."""
+    digest = hashlib.sha256(repr((spec.lexicon_dir, spec.sentiment, spec.backend)).encode("utf-8"))
+    for root in _resource_roots(spec):
+        for path in sorted(p for p in root.rglob("*") if p.is_file()) if root.is_dir() else []:
+            st = path.stat()
+            digest.update(f"{path}\x1f{st.st_size}\x1f{st.st_mtime_ns}\n".encode("utf-8"))
+    return digest.hexdigest()[:16]
+
+
+# The resources of the latest spec this process used. This is the only module-level state, and it
+# is deliberate: a worker process (pool or Dask) must load dictionaries and models once per run,
+# not once per chunk. One slot, so a new run's spec replaces (and frees) the previous one.
+_PROCESS_RESOURCES: dict[ResourceSpec, Any] = {}
+
+
+def process_resources(spec: ResourceSpec) -> Any:
+    """The resources for `spec` in this process, loaded on first use."""
+    if spec not in _PROCESS_RESOURCES:
+        _PROCESS_RESOURCES.clear()
+        _PROCESS_RESOURCES[spec] = spec.load()
+    return _PROCESS_RESOURCES[spec]
+
+
+def _init_worker(spec: ResourceSpec) -> None:
+    try:
+        process_resources(spec)
+    except Exception:
+        # Reported where it helps: the first chunk's tag_chunk loads again, and its error (a broken
+        # lexicon or model folder, naming file and line) reaches the parent with that chunk's
+        # result. An initializer that raises only breaks the pool ("terminated abruptly").
+        pass
+
+
+def process_pool(spec: ResourceSpec, workers: int) -> ProcessPoolExecutor:
+    """Worker processes that each load the resources once at start-up.
+
+    `spawn` because the parent may hold threads (Prefect, Arrow) that `fork` would copy mid-state.
+    """
+    return ProcessPoolExecutor(
+        max_workers=workers,
+        mp_context=multiprocessing.get_context("spawn"),
+        initializer=_init_worker,
+        initargs=(spec,),
+    )
+
+
+def auto_workers(total_bytes: int) -> int:
+    """Workers for `--workers 0`: one for small inputs (start-up would dominate), else up to 4 cores."""
+    if total_bytes < 2_000_000:  # about 10,000 short reviews: one process finishes before a pool starts
+        return 1
+    return max(1, min(os.cpu_count() or 1, 4))
+
+
+def input_bytes(inputs: Iterable[str | Path]) -> int | None:
+    """Total size of the files under `inputs` (folders walked), or None when a path is missing."""
+    total = 0
+    for item in inputs:
+        path = Path(item)
+        if path.is_file():
+            total += path.stat().st_size
+        elif path.is_dir():
+            total += sum(p.stat().st_size for p in path.rglob("*") if p.is_file())
+        else:
+            return None
+    return total
+
+
+def started_pool(spec: ResourceSpec, workers: int) -> ProcessPoolExecutor:
+    """`process_pool` with its processes started now rather than at the first submit (with `spawn`
+    the executor starts one process per submit until it is full)."""
+    pool = process_pool(spec, workers)
+    for _ in range(workers):
+        pool.submit(os.getpid)
+    return pool
+
+
+def early_pool(args: Any) -> ProcessPoolExecutor | None:
+    """For a plain `cxtext run` (parsed arguments) that will tag on several processes: its worker
+    processes, started now, before the caller imports the rest of the run (None otherwise).
+
+    With `--workers 0` the count is chosen here from the inputs' size and written back to
+    `args.workers`, so the run uses the pool it was given; missing inputs start nothing (the run
+    reports them)."""
+    if getattr(args, "prefect", False) or getattr(args, "task_runner", "local") != "local":
+        return None
+    workers = getattr(args, "workers", 0)
+    if workers == 0:
+        size = input_bytes(getattr(args, "inputs", []))
+        if size is None:
+            return None
+        workers = args.workers = auto_workers(size)
+    if workers <= 1:
+        return None
+    return started_pool(spec_from_args(args).with_fingerprint(), workers)
