@@ -106,9 +106,8 @@ class Detector:
         self._marker_res = {k: re.compile("|".join(map(re.escape, sorted(ts, key=len, reverse=True))))
                             for k, ts in by_kind.items()}
         # 一点耐心都没有: a negation after the term, closing its clause (only particles may follow).
-        tails = by_kind.get("negation_tail")
-        self._negation_tail_re = (re.compile(f"(?:{self._marker_res['negation_tail'].pattern})"
-                                             f"[{TAIL_PARTICLES}]{{0,3}}") if tails else None)
+        tail = self._marker_res.get("negation_tail")
+        self._negation_tail_re = re.compile(f"(?:{tail.pattern})[{TAIL_PARTICLES}]{{0,3}}") if tail else None
         self._speaker_re = _speaker_pattern(lexicon.speakers)
         # Every turn marker holds a speaker word; most reviews hold none (a plain search is quick).
         self._speaker_names = re.compile("|".join(map(re.escape, sorted(lexicon.speakers, key=len, reverse=True))))
@@ -308,10 +307,7 @@ class Detector:
                         clause_end: int) -> tuple[str, int]:
         """Polarity and evidence end once a negation that closes the clause right after the evidence
         is counted (一点耐心都没有, 一点异味也没有): one more negator, so `plain` and `negated` swap."""
-        if self._negation_tail_re is None or end >= clause_end:
-            return polarity, end
-        found = self._negation_tail_re.match(text, end, clause_end)
-        if found is None or found.end() != clause_end:
+        if self._negation_tail_re is None or not self._negation_tail_re.fullmatch(text, end, clause_end):
             return polarity, end
         return (negated if polarity == plain else plain), clause_end
 
