@@ -436,7 +436,8 @@ def execute(session: RunSession, pool: ProcessPoolExecutor | None = None) -> dic
     """Run every stage of `session` without Prefect; returns the run summary (run.json).
 
     `pool`: worker processes already started for `session.spec` (see `cxtext.workers`), used
-    instead of starting them here and shut down at the end."""
+    instead of starting them here and shut down when tagging ends (their memory is not needed for
+    writing and reports)."""
     files = session.discover()
     opts = session.options
     workers = opts.workers or auto_workers(session.input_bytes)
@@ -514,12 +515,10 @@ def run_dump(inputs: list[str | Path], out_dir: str | Path | None, options: RunO
              warehouse: str | Path | None = None, run_id: str | None = None,
              pool: ProcessPoolExecutor | None = None) -> dict[str, Any]:
     """Tag `inputs` into `out_dir` (and the warehouse when given) without Prefect; returns run.json.
-    `pool`: worker processes already started for this spec (shut down when the run ends)."""
-    with ExitStack() as stack:
-        if pool is not None:
-            stack.enter_context(pool)  # shut down even when the session fails to open
-        with RunSession(inputs, out_dir, warehouse, options, run_id=run_id) as session:
-            return execute(session, pool)
+    `pool`: worker processes already started for this spec; `execute` shuts them down once tagging
+    ends, and the caller that started them shuts them down if the run fails before (`cxtext run` does)."""
+    with RunSession(inputs, out_dir, warehouse, options, run_id=run_id) as session:
+        return execute(session, pool)
 
 
 # --------------------------------------------------------------------------- CLI glue
