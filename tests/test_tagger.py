@@ -87,19 +87,23 @@ def test_manifest_names_lexicon_and_model(resources):
     assert manifest["segmentation"]["backend"] == "jieba"
 
 
+def _tsv_rows(path, columns: tuple[str, ...]) -> list[dict[str, str]]:
+    """Rows of a TSV file read as the lexicon loader reads its files (comments, header, padding)."""
+    from cxtext.lexicon import _read_tsv
+
+    problems: list[str] = []
+    rows = [row for _, row in _read_tsv(path, columns, problems)]
+    assert problems == []
+    return rows
+
+
 def _lexicon_examples() -> list[tuple[str, str, str]]:
     """(rule id, category, example) of every category-file row that gives an example."""
-    import csv
-
     from cxtext.paths import lexicon_dir
 
-    rows = []
-    for path in sorted((lexicon_dir() / "categories").glob("*.tsv")):
-        lines = [line for line in path.read_text(encoding="utf-8").splitlines() if line and not line.startswith("#")]
-        for row in csv.DictReader(lines, delimiter="\t", quoting=csv.QUOTE_NONE):
-            if row.get("example"):
-                rows.append((row["id"], path.stem, row["example"]))
-    return rows
+    return [(row["id"], path.stem, row["example"])
+            for path in sorted((lexicon_dir() / "categories").glob("*.tsv"))
+            for row in _tsv_rows(path, ("id", "term")) if row.get("example")]
 
 
 def test_every_lexicon_example_is_tagged_with_its_category(resources):
@@ -115,12 +119,9 @@ def test_every_lexicon_example_is_tagged_with_its_category(resources):
 
 
 def _phrasings() -> list[dict[str, str]]:
-    import csv
     from pathlib import Path
 
-    path = Path(__file__).parent / "data" / "phrasings.tsv"
-    lines = [line for line in path.read_text(encoding="utf-8").splitlines() if line and not line.startswith("#")]
-    return list(csv.DictReader(lines, delimiter="\t", quoting=csv.QUOTE_NONE))
+    return _tsv_rows(Path(__file__).parent / "data" / "phrasings.tsv", ("category", "expected", "text", "known_miss"))
 
 
 def test_customers_phrasings_get_their_category_label(resources):
