@@ -28,7 +28,7 @@ from typing import Protocol, Sequence
 
 import numpy as np
 
-from cxtext.paths import PACKAGE_DIR, cache_dir, shipped_model_dir
+from cxtext.paths import cache_dir, shipped_model_dir
 
 __all__ = [
     "MODEL_FORMAT",

@@ -1,7 +1,6 @@
 """Tests for cxtext.sentiment (scorers, storage) and cxtext.train (retraining on a user's file)."""
 from __future__ import annotations
 
-import json
 import pickle
 import subprocess
 import sys
