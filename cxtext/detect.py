@@ -189,13 +189,16 @@ class Detector:
             c = clause_of.holding(m.start, m.end)
             if c >= 0:
                 by_clause.setdefault(c, []).append(m)
+        # Phrase rules first: a shared opinion inside another category's phrase is that phrase's
+        # word, not a judgement of a neighbouring aspect (老板让我给好评: 好评 does not praise 老板).
+        phrases, claimed = self._regex_mentions(text, clauses, clause_of, self._candidates_among(hits))
         for c, clause_matches in by_clause.items():
-            mentions.extend(self._clause_mentions(text, clauses, c, clause_matches, by_clause))
-        mentions.extend(self._regex_mentions(text, clauses, clause_of, self._candidates_among(hits)))
+            mentions.extend(self._clause_mentions(text, clauses, c, clause_matches, by_clause, claimed))
+        mentions.extend(phrases)
         return dedupe_mentions(mentions), is_log
 
     def _clause_mentions(self, text: str, clauses, c: int, matches: list[_Match],
-                         by_clause: dict[int, list[_Match]]) -> list[Mention]:
+                         by_clause: dict[int, list[_Match]], claimed: list[tuple[int, int, str]]) -> list[Mention]:
         all_rule_matches = [m for m in matches if m.term in self._rule_terms]
         if not all_rule_matches:  # only opinions, negators or markers here
             return []
@@ -209,14 +212,14 @@ class Detector:
             for rule in self._rules_by_term[m.term]:
                 if m not in kept and self.lexicon.categories[rule.category].kind != "context":
                     continue
-                mention = self._apply_rule(rule, m, text, clauses, c, opinions, rule_matches, by_clause)
+                mention = self._apply_rule(rule, m, text, clauses, c, opinions, rule_matches, by_clause, claimed)
                 if mention is not None:
                     out.append(mention)
         return out
 
     def _apply_rule(self, rule: TermRule, m: _Match, text: str, clauses, c: int,
                     opinions: list[_Match], rule_matches: list[_Match],
-                    by_clause: dict[int, list[_Match]]) -> Mention | None:
+                    by_clause: dict[int, list[_Match]], claimed: list[tuple[int, int, str]]) -> Mention | None:
         if rule.role == "opinion" or not self._context_ok(rule, text, clauses, c):
             return None
         clause_start, clause_end = clauses[c]
@@ -227,7 +230,7 @@ class Detector:
             start, end = _extend_left(text, clause_start, min(start, m.word_start)), m.end
             polarity, end = self._negation_after(polarity, rule.polarity, rule.negated, text, end, clause_end)
         else:
-            opinion = self._opinion_for(rule, m, opinions, rule_matches)
+            opinion = self._opinion_for(rule, m, opinions, rule_matches, claimed)
             if opinion is None:
                 if not rule.polarity:
                     return None
@@ -254,14 +257,19 @@ class Detector:
         return Mention(rule.category, rule.stage, polarity, start, end, rule.rule_id, rule.confidence, c,
                        is_open, window)
 
-    def _opinion_for(self, rule: TermRule, aspect: _Match, opinions: list[_Match], rule_matches):
-        """The opinion nearest after the aspect in its clause (else nearest before), with its polarity."""
+    def _opinion_for(self, rule: TermRule, aspect: _Match, opinions: list[_Match], rule_matches,
+                     claimed: list[tuple[int, int, str]] = ()):
+        """The opinion nearest after the aspect in its clause (else nearest before), with its polarity;
+        `claimed`: phrase-rule spans (start, end, category) whose shared opinions are not another
+        category's to use."""
         candidates = []
         for m in rule_matches:
             for r in self._rules_by_term[m.term]:
                 if r.role == "opinion" and r.category == rule.category:
                     candidates.append((m, r.polarity, r.negated))
         for m in opinions if rule.role == "aspect" else ():
+            if any(s <= m.start and m.end <= e and cat != rule.category for s, e, cat in claimed):
+                continue
             if not any(c[0].start <= m.start and m.end <= c[0].end for c in candidates):
                 pol = self.lexicon.opinions[m.term]
                 candidates.append((m, pol, {"neg": "pos", "pos": "neg"}.get(pol, pol)))
@@ -342,8 +350,11 @@ class Detector:
         """Regex rules whose requirements all occur among the automaton's `hits` over a text."""
         return self._regex_prefilter.candidates(reduce(or_, [bits for _, (_, bits) in hits], 0))
 
-    def _regex_mentions(self, text: str, clauses, clause_of, candidates: list[int]) -> list[Mention]:
-        out = []
+    def _regex_mentions(self, text: str, clauses, clause_of,
+                        candidates: list[int]) -> tuple[list[Mention], list[tuple[int, int, str]]]:
+        """Mentions of the phrase (regex) rules; and the span each matched with its category (the
+        phrase itself, without a negator before it that the mention's evidence takes in)."""
+        out, spans = [], []
         for k in candidates:
             rule, pattern = self._regex_pairs[k]
             for found in pattern.finditer(text):
@@ -361,7 +372,8 @@ class Detector:
                 if ("wish" in markers or "wish_tail" in markers) and "keep" not in markers:
                     polarity = WISH_FLIP.get(polarity, polarity)
                 out.append(Mention(rule.category, rule.stage, polarity, start, e, rule.rule_id, rule.confidence, c))
-        return out
+                spans.append((s, e, rule.category))
+        return out, spans
 
 
 def build_detector(lexicon: Lexicon) -> Detector:
@@ -527,9 +539,15 @@ BRIDGE_CHARS = MODIFIER_CHARS | frozenset("也都还就")
 
 
 def _bridgeable(gap: str) -> bool:
-    """True when `gap` holds only modifiers and bridge words (so a negator before it still scopes)."""
+    """True when `gap` holds only modifiers and bridge words (so a negator before it still scopes).
+
+    就 after anything but the negator itself closes a "not even … yet" clause: in 还没用就让我给好评
+    and 还没到就催评价 the negator belongs to 用/到, and what follows 就 happened (不就是… and 也就
+    keep it as a bridge: the gap starts with it or 就 follows a modifier)."""
     i = 0
     while i < len(gap):
+        if gap[i] == "就" and i > 0 and gap[i - 1] not in BRIDGE_CHARS:
+            return False
         word = next((w for w in BRIDGE_WORDS if gap.startswith(w, i)), None)
         if word:
             i += len(word)

@@ -64,6 +64,12 @@ TRAPS = [
     ("袋子里塞了张卡片，五星好评送饮料", "review_prompt", "neg"),
     ("商家打电话来求我改差评", "review_prompt", "neg"),
     ("还没送到就让我评价", "review_prompt", "neg"),
+    # "not even … yet, and already": the negator belongs to the verb before 就, not to the prompt
+    ("洗发水还没用就让我给好评", "review_prompt", "neg"),
+    # the 好评 a business asks for is not the customer's judgement of the person asking
+    ("前台小姐姐让我给个好评", "staff_attitude", None),
+    ("前台小姐姐让我给个好评", "review_prompt", "neg"),
+    ("店长很热情，结账时让我给好评", "staff_attitude", "pos"),
     ("菜很好吃，给个好评！", "review_prompt", None),
     ("五星好评，下次还来", "review_prompt", None),
     ("住过最好的五星级酒店", "review_prompt", None),
