@@ -66,6 +66,7 @@ TRAPS = [
     ("还没送到就让我评价", "review_prompt", "neg"),
     # "not even … yet, and already": the negator belongs to the verb before 就, not to the prompt
     ("洗发水还没用就让我给好评", "review_prompt", "neg"),
+    ("还没入座就催我们扫码写评价", "review_prompt", "neg"),
     # the 好评 a business asks for is not the customer's judgement of the person asking
     ("前台小姐姐让我给个好评", "staff_attitude", None),
     ("前台小姐姐让我给个好评", "review_prompt", "neg"),
