@@ -654,7 +654,15 @@ class Warehouse:
             self.con = duckdb.connect(str(self.path))
         except duckdb.IOException as exc:
             raise RuntimeError(f"{self.path}: cannot open the warehouse ({exc})") from exc
-        self.con.execute(WAREHOUSE_DDL)
+        try:
+            self.con.execute(WAREHOUSE_DDL)
+        except BaseException as exc:
+            # The caller never gets this object, so nobody else could close the connection: left
+            # open, it would keep the file locked for the rest of the process.
+            self.con.close()
+            if isinstance(exc, duckdb.Error):
+                raise RuntimeError(f"{self.path}: cannot create the warehouse tables ({exc})") from exc
+            raise
 
     def close(self) -> None:
         """Close the connection (and release the file lock)."""

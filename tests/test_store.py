@@ -177,6 +177,28 @@ def test_warehouse_is_incremental_by_content_hash(tmp_path):
         }
 
 
+def test_warehouse_that_cannot_create_its_tables_closes_the_connection(tmp_path, monkeypatch):
+    import duckdb
+
+    opened = []
+    real_connect = duckdb.connect
+
+    def connect(*args, **kwargs):
+        opened.append(real_connect(*args, **kwargs))
+        return opened[-1]
+
+    monkeypatch.setattr(duckdb, "connect", connect)
+    monkeypatch.setattr(store, "WAREHOUSE_DDL", "CREATE TABLE reviews (")  # the step after connect fails
+    path = tmp_path / "wh.duckdb"
+    with pytest.raises(RuntimeError, match="wh.duckdb: cannot create the warehouse tables"):
+        store.Warehouse(path)
+    with pytest.raises(duckdb.ConnectionException):
+        opened[0].execute("SELECT 1").fetchall()  # closed: the constructor did not leave it open
+    # Nothing in this process holds the file any more: a read-only open is refused while any
+    # connection to it (read-write) is still alive.
+    real_connect(str(path), read_only=True).close()
+
+
 def test_failed_commit_leaves_warehouse_unchanged(tmp_path):
     with store.Warehouse(tmp_path / "wh.duckdb") as wh:
         stage = store.WarehouseStage(tmp_path / "r1")
