@@ -6,6 +6,7 @@ computed from the text, so these tests do not depend on the tagger.
 from __future__ import annotations
 
 import json
+import logging
 import os
 import re
 from html.parser import HTMLParser
@@ -276,6 +277,18 @@ def test_bad_sources(tmp_path):
     (tmp_path / "wh.duckdb").write_text("id,content\n1,上菜太慢\n", encoding="utf-8")
     with pytest.raises(ReportInputError, match="cannot read the warehouse"):
         load(tmp_path / "wh.duckdb")
+
+
+def test_run_dir_without_run_json_is_reported_with_a_warning(run_dir, caplog):
+    (run_dir / "run.json").unlink()  # a run that stopped part way, or Parquet files copied in
+    with caplog.at_level(logging.WARNING, logger="cxtext.report"):
+        paths = write_reports(run_dir)
+    assert f"{run_dir}: no run.json" in caplog.text
+    html = paths["html"].read_text(encoding="utf-8")
+    assert f"{run_dir}：没有 run.json" in html
+    notes = [v for k, v in load_workbook(paths["xlsx"])["Summary"].iter_rows(min_row=2, values_only=True)
+             if k == "注 note"]
+    assert any(f"{run_dir}：没有 run.json" in n for n in notes)
 
 
 def test_empty_run_renders(tmp_path):

@@ -8,6 +8,7 @@ and returns a new frame; nothing here renders or writes.
 from __future__ import annotations
 
 import json
+import logging
 import math
 import re
 from dataclasses import dataclass, field
@@ -15,6 +16,8 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+
+log = logging.getLogger("cxtext.report")
 
 STAGES = ("pre", "arrival", "service", "payment", "post")
 STAGE_NAMES = {"pre": "到店前", "arrival": "到店/等待", "service": "服务", "payment": "结算", "post": "离店/售后"}
@@ -116,12 +119,27 @@ def _load_run_dir(path: Path) -> ReportData:
     mentions = _read_optional(path / "mentions.parquet", MENTION_COLUMNS)
     quarantine = _read_optional(path / "quarantine.parquet", QUARANTINE_COLUMNS)
     run = {}
-    if (path / "run.json").exists():
+    has_run_json = (path / "run.json").exists()
+    if has_run_json:
         try:
             run = json.loads((path / "run.json").read_text(encoding="utf-8"))
         except json.JSONDecodeError as exc:
             raise ReportInputError(f"{path / 'run.json'}: not valid JSON ({exc})") from exc
-    return _canonical(reviews, mentions, quarantine, run, str(path), columns)
+    data = _canonical(reviews, mentions, quarantine, run, str(path), columns)
+    if not has_run_json:
+        data.notes.insert(0, _missing_run_json_note(path))
+    return data
+
+
+def _missing_run_json_note(path: Path) -> str:
+    """Warn that a run directory without run.json may hold an unfinished run.
+
+    A run writes run.json last, so without it the Parquet files may be from a run that stopped
+    part way (or were copied in by hand). Still reported, since they may be all there is.
+    """
+    log.warning("%s: no run.json, so the run may not have finished; the report's figures may come "
+                "from an incomplete run", path)
+    return f"{path}：没有 run.json，这次运行可能没有完成，报告中的数字可能来自不完整的运行"
 
 
 def _read_optional(path: Path, columns) -> pd.DataFrame:
