@@ -396,6 +396,27 @@ def test_xlsx_sheets_counts_escaping(run_dir):
     assert summary["评论 reviews"] == 10 and summary["隔离行 quarantined rows"] == 2
 
 
+def test_xlsx_reviews_keep_input_columns_named_like_computed_ones(tmp_path):
+    # The input already had pain_points / mentions columns (and an input_pain_points one).
+    folder = tmp_path / "clash"
+    folder.mkdir()
+    pd.DataFrame({
+        "review_id": ["c1", "c2"], "text": ["上菜太慢了，等了一个小时", "服务员很热情，菜也好吃"],
+        "sentiment": ["neg", "pos"], "sentiment_score": [0.1, 0.9],
+        "pain_points": ["出餐慢", ""], "mentions": ["客服已回访", None], "input_pain_points": ["旧标签", None],
+    }).to_parquet(folder / "reviews.parquet")
+    pd.DataFrame([{"review_id": "c1", "category": "waiting_time", "stage": "arrival", "polarity": "neg", "start": 6,
+                   "end": 12, "evidence": "等了一个小时", "rule": "wait.hours", "confidence": 0.9}]
+                 ).to_parquet(folder / "mentions.parquet")
+    wb = load_workbook(write_reports(folder)["xlsx"])
+    head = [c.value for c in wb["Reviews"][1]]
+    rows = {r[0]: dict(zip(head, r)) for r in wb["Reviews"].iter_rows(min_row=2, values_only=True)}
+    assert rows["c1"]["pain_points"] == "waiting_time" and rows["c1"]["mentions"] == 1   # computed
+    assert rows["c1"]["input_pain_points.1"] == "出餐慢" and rows["c1"]["input_mentions"] == "客服已回访"
+    assert rows["c1"]["input_pain_points"] == "旧标签"                                  # untouched
+    assert len(head) == len(set(head))
+
+
 def test_xlsx_caps_rows_and_says_so(loaded, tmp_path):
     path = tmp_path / "capped.xlsx"
     written = write_xlsx(loaded, D.build_tables(loaded), path, max_rows=4)

@@ -28,6 +28,10 @@ MAX_DATA_ROWS = EXCEL_MAX_ROWS - 1  # one row for the header
 CELL_MAX_CHARS = 32_767
 HEADER_FONT = Font(bold=True)
 HEADER_FILL = PatternFill("solid", fgColor="DDE4EE")
+# Columns the Reviews sheet computes. An input column of the same name is kept as input_<name>,
+# the name ingest gives a passthrough column that clashes with a column the tagger writes
+# (`_passthrough` in cxtext/ingest.py), so one rule holds for every output.
+REVIEWS_SHEET_COLUMNS = ("pain_points", "mentions")
 
 
 def safe_cell(value):
@@ -130,12 +134,30 @@ def _reviews_sheet_frame(data: ReportData) -> pd.DataFrame:
     r, m = data.reviews, data.mentions
     pains = m[m["polarity"] == "neg"].groupby("review_id")["category"].agg(lambda s: ", ".join(sorted(set(s)))).to_dict()
     counts = m.groupby("review_id").size().to_dict()
-    out = r.copy()
+    out = _rename_clashing_inputs(r, REVIEWS_SHEET_COLUMNS)
     out["pain_points"] = [pains.get(rid, "") for rid in out["review_id"]]
     out["mentions"] = [int(counts.get(rid, 0)) for rid in out["review_id"]]
     first = [c for c in ("review_id", "text", "sentiment", "sentiment_score", "pain_points", "mentions", "tenure",
                          "store", "channel", "date", "rating") if c in out.columns]
     return out[first + [c for c in out.columns if c not in first]]
+
+
+def _rename_clashing_inputs(frame: pd.DataFrame, computed) -> pd.DataFrame:
+    """A copy of `frame` whose columns named like a `computed` one are renamed input_<name>,
+    suffixed .1, .2 when that name is taken too, so the computed column does not overwrite them."""
+    taken = set(frame.columns)
+    renames = {}
+    for name in computed:
+        if name not in taken:
+            continue
+        base = renamed = f"input_{name}"
+        k = 0
+        while renamed in taken:
+            k += 1
+            renamed = f"{base}.{k}"
+        taken.add(renamed)
+        renames[name] = renamed
+    return frame.rename(columns=renames)
 
 
 def _mentions_sheet_frame(data: ReportData, window: int = 20) -> pd.DataFrame:
