@@ -945,15 +945,20 @@ def _passthrough(columns: tuple[str, ...], used: tuple[int | None, ...]) -> tupl
     for i, name in enumerate(columns):
         if i in used:
             continue
-        if name in RESERVED_COLUMNS:
-            base = name = f"input_{name}"
-            k = 0
-            while name in taken:
-                k += 1
-                name = f"{base}.{k}"
-            taken.add(name)
-        out.append((i, name))
+        out.append((i, input_column_name(name, taken) if name in RESERVED_COLUMNS else name))
     return tuple(out)
+
+
+def input_column_name(name: str, taken: set[str]) -> str:
+    """The name an input column keeps beside an output column called `name`: input_<name>,
+    suffixed .1, .2 while that is in `taken` (which the chosen name joins)."""
+    base = renamed = f"input_{name}"
+    k = 0
+    while renamed in taken:
+        k += 1
+        renamed = f"{base}.{k}"
+    taken.add(renamed)
+    return renamed
 
 
 def _derived_id(path: Path, text: str) -> str:

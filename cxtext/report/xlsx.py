@@ -20,6 +20,7 @@ from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from openpyxl.styles import Font, PatternFill
 from openpyxl.utils import get_column_letter
 
+from cxtext.ingest import input_column_name
 from cxtext.report.data import CATEGORY_NAMES, ReportData
 from cxtext.store import neutralise_cell  # the one definition of what a spreadsheet would run
 
@@ -30,7 +31,7 @@ HEADER_FONT = Font(bold=True)
 HEADER_FILL = PatternFill("solid", fgColor="DDE4EE")
 # Columns the Reviews sheet computes. An input column of the same name is kept as input_<name>,
 # the name ingest gives a passthrough column that clashes with a column the tagger writes
-# (`_passthrough` in cxtext/ingest.py), so one rule holds for every output.
+# (cxtext.ingest.input_column_name), so one rule holds for every output.
 REVIEWS_SHEET_COLUMNS = ("pain_points", "mentions")
 
 
@@ -146,17 +147,7 @@ def _rename_clashing_inputs(frame: pd.DataFrame, computed) -> pd.DataFrame:
     """A copy of `frame` whose columns named like a `computed` one are renamed input_<name>,
     suffixed .1, .2 when that name is taken too, so the computed column does not overwrite them."""
     taken = set(frame.columns)
-    renames = {}
-    for name in computed:
-        if name not in taken:
-            continue
-        base = renamed = f"input_{name}"
-        k = 0
-        while renamed in taken:
-            k += 1
-            renamed = f"{base}.{k}"
-        taken.add(renamed)
-        renames[name] = renamed
+    renames = {name: input_column_name(name, taken) for name in computed if name in frame.columns}
     return frame.rename(columns=renames)
 
 
