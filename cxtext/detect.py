@@ -230,7 +230,7 @@ class Detector:
             start, end = _extend_left(text, clause_start, min(start, m.word_start)), m.end
             polarity, end = self._negation_after(polarity, rule.polarity, rule.negated, text, end, clause_end)
         else:
-            opinion = self._opinion_for(rule, m, opinions, rule_matches, claimed)
+            opinion = self._opinion_for(rule, m, opinions, rule_matches, claimed, (text, clauses, c))
             if opinion is None:
                 if not rule.polarity:
                     return None
@@ -258,14 +258,16 @@ class Detector:
                        is_open, window)
 
     def _opinion_for(self, rule: TermRule, aspect: _Match, opinions: list[_Match], rule_matches,
-                     claimed: list[tuple[int, int, str]] = ()):
+                     claimed: list[tuple[int, int, str]] = (), where: tuple | None = None):
         """The opinion nearest after the aspect in its clause (else nearest before), with its polarity;
         `claimed`: phrase-rule spans (start, end, category) whose shared opinions are not another
-        category's to use."""
+        category's to use; `where` (text, clauses, clause index): where an opinion row's own
+        requires/excludes are checked (快 in 都快睡着了 is "almost", not fast)."""
         candidates = []
         for m in rule_matches:
             for r in self._rules_by_term[m.term]:
-                if r.role == "opinion" and r.category == rule.category:
+                if r.role == "opinion" and r.category == rule.category and (
+                        where is None or self._context_ok(r, *where)):
                     candidates.append((m, r.polarity, r.negated))
         for m in opinions if rule.role == "aspect" else ():
             if any(s <= m.start and m.end <= e and cat != rule.category for s, e, cat in claimed):

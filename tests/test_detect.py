@@ -282,3 +282,10 @@ def test_clauses_match_cutting_at_every_boundary(lexicon, segmenter):
 def test_a_closing_negation_is_part_of_the_evidence(detect):
     found = [(c, p, ev) for c, p, ev, _ in detect("前台一点礼貌都没有。") if c == "staff_attitude"]
     assert found == [("staff_attitude", "neg", "一点礼貌都没有")]
+
+
+def test_an_opinion_row_keeps_its_own_excludes(detect):
+    # 快 before 睡着 is "almost", so the queue number is not called "fast"; 都快 after a list of
+    # speeds still is.
+    assert [(c, p) for c, p, _, _ in detect("叫号叫到我都快睡着了") if c == "waiting_time"] == [("waiting_time", "neg")]
+    assert ("waiting_time", "pos") in [(c, p) for c, p, _, _ in detect("发货速度、安装速度都快")]
