@@ -72,22 +72,26 @@ def test_result_is_immutable():
 
 
 def test_quick_edit_check_never_misses_an_edit():
-    # normalize skips the edit pass when _MAY_EDIT finds nothing, so it must match wherever _EDITS does.
+    # normalize skips the edit pass when _MAY_EDIT finds nothing, so it must match wherever _EDITS
+    # or _SPACED_RUN does.
     import random
 
-    from cxtext.normalize import _EDITS, _MAY_EDIT
+    from cxtext.normalize import _EDITS, _MAY_EDIT, _SPACED_RUN
 
     rng = random.Random(3)
     pieces = ["很好", "等", "<", "br>", "&", "amp;", "(", "（", "duì", ")", "😡", "☀", "\ufe0f", "！", "，", ",",
               "…", "。", " ", "\t", "\u00a0", "\u3000", "a", "1", "好"]
-    texts = [t for t, _ in CASES] + ["".join(rng.choice(pieces) for _ in range(rng.randint(1, 10)))
-                                     for _ in range(2000)]
-    edited = 0
+    spaced = ["差 ", "好 ", "4 ", "很好 ", " ", "a", "<", "br>", "，", "!!"]  # runs and their edges
+    texts = [t for t, _ in CASES + SPACED_OUT]
+    texts += ["".join(rng.choice(pieces) for _ in range(rng.randint(1, 10))) for _ in range(2000)]
+    texts += ["".join(rng.choice(spaced) for _ in range(rng.randint(1, 10))) for _ in range(500)]
+    edited = runs = 0
     for text in texts:
-        if _EDITS.search(text):
+        if _EDITS.search(text) or _SPACED_RUN.search(text):
             edited += 1
+            runs += _SPACED_RUN.search(text) is not None
             assert _MAY_EDIT.search(text), text
-    assert edited > 100
+    assert edited > 100 and runs > 40
 
 
 def test_traditional_text_is_detected():
@@ -114,3 +118,92 @@ def test_list_and_dict_translation_agree_with_and_without_emoji():
         assert _translate(text) == text.translate(table), text
     # a traditional character beyond the BMP is found and converted next to an emoji
     assert _translate(chr(astral[0]) + "😡") == table[astral[0]] + "😡"
+
+
+# Customers space out every character to stress a point or get round a word filter; the spaces
+# inside such a run go, a space between phrases (a clause break) stays.
+SPACED_OUT = [
+    # (original, normalised)
+    ("服 务 态 度 差", "服务态度差"),
+    ("等 了 一 个 小 时 才 上 菜", "等了一个小时才上菜"),
+    ("房 间 很 脏", "房间很脏"),
+    ("服 务 态 度 差，等 了 很 久", "服务态度差,等了很久"),  # two runs
+    ("我 要 投 诉 你们的服务员", "我要投诉 你们的服务员"),  # the run ends where the phrase starts
+    ("环境还行 前 台 很 凶", "环境还行 前台很凶"),
+    ("等 了 4 0 分 钟", "等了40分钟"),  # digits spaced out with the characters
+    ("態 度 很 差", "态度很差"),
+    ("服　务　态　度　差", "服务态度差"),  # full-width spaces
+    ("<b>上 菜 太 慢</b>！！", "上菜太慢!"),
+    ("😡差 差 差", "差差差"),
+    ("环境不错 服 务 态 度 差 房间干净 前台热情", "环境不错 服务态度差 房间干净 前台热情"),
+    ('<img alt="好 好 好">服 务 很 好', "服务很好"),  # a run inside a tag goes with the tag
+]
+NOT_SPACED_OUT = [
+    "环境不错 服务很好",  # phrases separated by one space
+    "房间干净 前台热情",
+    "好 吃",  # two isolated characters are too little to go on
+    "好吃 好 喝",
+    "还 可以 吧",  # single characters, but not a run of them
+    "很 好 的app",  # 的 belongs to "的app"
+    "1 2 3 好",  # digits do not count towards the three characters
+    "房间 3 0 1 很吵",
+    "free wifi",
+    "wi fi 很 慢",
+]
+
+
+@pytest.mark.parametrize("original, expected", SPACED_OUT)
+def test_spaced_out_characters_are_joined(original, expected):
+    assert normalize(original).text == expected
+
+
+@pytest.mark.parametrize("original", NOT_SPACED_OUT + ["Wi Fi"])
+def test_spaces_between_phrases_words_and_pairs_stay(original):
+    assert normalize(original).text == original.lower()
+
+
+@pytest.mark.parametrize("original, expected", SPACED_OUT)
+def test_joined_characters_map_to_their_own_original_character(original, expected):
+    from cxtext.normalize import _translate
+
+    norm = normalize(original)
+    mapped = []
+    for i in range(len(norm.text)):
+        s, e = norm.to_original(i, i + 1)
+        if original[s:e] == "！！":
+            mapped.append("!")  # doubled punctuation is one edit
+            continue
+        assert e == s + 1, (i, original[s:e])
+        mapped.append(_translate(original[s]))
+    assert "".join(mapped) == norm.text == expected  # a deleted space maps to nothing
+
+
+def test_joined_word_maps_back_to_the_spaced_original():
+    original = "等 了 一 个 小 时 才 上 菜"
+    norm = normalize(original)
+    assert norm.starts == (0, 2, 4, 6, 8, 10, 12, 14, 16)
+    assert norm.ends == (1, 3, 5, 7, 9, 11, 13, 15, 17)
+    start = norm.text.index("一个小时")
+    assert norm.to_original(start, start + 4) == (4, 11)
+    assert original[4:11] == "一 个 小 时"
+    mixed = "服 务 态 度 差，等 了 4 0 分 钟"
+    norm = normalize(mixed)
+    start = norm.text.index("等了40分钟")
+    s, e = norm.to_original(start, start + 6)
+    assert mixed[s:e] == "等 了 4 0 分 钟"
+
+
+def test_spaced_out_complaints_are_tagged_with_original_evidence():
+    from cxtext.tagger import load_resources, tag_texts
+
+    resources = load_resources()
+    expected = {"服 务 态 度 差": ("staff_attitude", "服 务 态 度 差"),
+                "等 了 一 个 小 时 才 上 菜": ("waiting_time", "等 了 一 个 小 时")}
+    for tagged in tag_texts(list(expected), resources):
+        original = tagged.norm.original
+        category, evidence = expected[original]
+        found = []
+        for m in tagged.mentions:
+            s, e = tagged.norm.to_original(m.start, m.end)
+            found.append((m.category, m.polarity, original[s:e]))
+        assert (category, "neg", evidence) in found, found
