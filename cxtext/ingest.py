@@ -297,6 +297,17 @@ def _is_blank(head: bytes, size: int) -> bool:
     return size <= len(head) and not head.strip(b" \t\r\n\x00\xef\xbb\xbf\xff\xfe")
 
 
+def _is_utf8(sample: bytes) -> bool:
+    """Whether `sample` is strictly valid UTF-8 (a character cut at its end allowed). Checked
+    before scoring the other candidates: decoding a UTF-8 sample as GB18030 or Big5 meets an error
+    every few bytes, and the four decodings cost 0.3-0.7 s before a UTF-8 file's first row."""
+    try:
+        codecs.getincrementaldecoder("utf-8")("strict").decode(sample, final=False)
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
 def _decode_quality(sample: bytes, encoding: str) -> tuple[int, int]:
     """(undecodable bytes, hits on common characters) for `sample` read as `encoding`."""
     text = codecs.getincrementaldecoder(encoding)("surrogateescape").decode(sample, final=False)
@@ -316,11 +327,9 @@ def detect_encoding(head: bytes, sample: bytes) -> str:
         return "utf-8-sig"
     if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
         return "utf-16"
-    if not sample:
+    if not sample or _is_utf8(sample):
         return "utf-8"
     scored = {enc: _decode_quality(sample, enc) for enc in _CANDIDATE_ENCODINGS}
-    if scored["utf-8"][0] == 0:
-        return "utf-8"
     if min(err for err, _ in scored.values()) > len(sample) // 50:
         guess = _charset_normalizer_guess(sample)
         if guess and guess not in scored:

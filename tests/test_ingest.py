@@ -219,6 +219,19 @@ def test_detect_encoding_plain_ascii_and_boms():
     assert detect_encoding(b"\xff\xfei\x00", b"") == "utf-16"
 
 
+@pytest.mark.parametrize("text, encoding", [
+    ("上菜太慢了，等了一个小时，服务员态度也很冷淡。", "utf-8"),
+    ("上菜太慢了，等了一个小时，服务员态度也很冷淡。", "gb18030"),
+    ("上菜太慢了，等了一個小時，服務員態度也很冷淡。", "big5"),
+])
+def test_a_sample_cut_inside_a_character_is_still_read_right(text, encoding):
+    # The encoding sample is a fixed number of bytes, so it usually ends inside a character.
+    sample = (text + "\n").encode(encoding) * 40
+    expected = encoding
+    for cut in (1, 2):
+        assert detect_encoding(b"id,text\n", sample[:-cut]) == expected
+
+
 def test_ascii_head_then_gbk_further_down_is_still_detected(tmp_path):
     path = tmp_path / "late.csv"
     ascii_rows = "".join(f"a{i},plain ascii comment number {i}\n" for i in range(40000))
