@@ -80,6 +80,12 @@ class Detector:
         self._regex_rules = [r for r in lexicon.rules if r.is_regex]
         self._regex_pairs = [(r, r.pattern) for r in self._regex_rules]
         self._regex_prefilter = _regex_prefilter(self._regex_pairs)
+        # The pattern's own words that hold a shared opinion (好评 in 让我给好评): inside a match these
+        # are the phrase's, while an opinion in one of the pattern's free gaps ([^，。]{0,12}) is not.
+        self._claiming_literals = [
+            tuple(sorted({lit for lit in _literal_strings(re._parser.parse(pattern.pattern, pattern.flags))
+                          if any(op in lit for op in lexicon.opinions)}, key=len, reverse=True))
+            for _, pattern in self._regex_pairs]
         for rule in lexicon.rules:
             if not rule.is_regex:
                 self._rules_by_term.setdefault(rule.term, []).append(rule)
@@ -262,12 +268,11 @@ class Detector:
         """The opinion nearest after the aspect in its clause (else nearest before), with its polarity;
         `claimed`: phrase-rule spans (start, end, category) whose shared opinions are not another
         category's to use; `where` (text, clauses, clause index): where an opinion row's own
-        requires/excludes are checked (快 in 都快睡着了 is "almost", not fast)."""
+        requires/excludes are checked (see `_opinion_row_ok`)."""
         candidates = []
         for m in rule_matches:
             for r in self._rules_by_term[m.term]:
-                if r.role == "opinion" and r.category == rule.category and (
-                        where is None or self._context_ok(r, *where)):
+                if r.role == "opinion" and r.category == rule.category and _opinion_row_ok(r, m, where):
                     candidates.append((m, r.polarity, r.negated))
         for m in opinions if rule.role == "aspect" else ():
             if any(s <= m.start and m.end <= e and cat != rule.category for s, e, cat in claimed):
@@ -333,12 +338,7 @@ class Detector:
     def _context_ok(self, rule: TermRule, text: str, clauses, c: int) -> bool:
         if not rule.requires and not rule.excludes:
             return True
-        if rule.scope == "review":
-            scope_text = text
-        elif rule.scope == "window":
-            scope_text = text[clauses[max(c - 1, 0)][0]: clauses[min(c + 1, len(clauses) - 1)][1]]
-        else:
-            scope_text = text[clauses[c][0]: clauses[c][1]]
+        scope_text = _scope_text(rule, text, clauses, c)
         if rule.requires and not any(t in scope_text for t in rule.requires):
             return False
         return not any(t in scope_text for t in rule.excludes)
@@ -354,8 +354,8 @@ class Detector:
 
     def _regex_mentions(self, text: str, clauses, clause_of,
                         candidates: list[int]) -> tuple[list[Mention], list[tuple[int, int, str]]]:
-        """Mentions of the phrase (regex) rules; and the span each matched with its category (the
-        phrase itself, without a negator before it that the mention's evidence takes in)."""
+        """Mentions of the phrase (regex) rules; and the spans (start, end, category) of the pattern's
+        own opinion-holding words inside each match (see `_claiming_literals`)."""
         out, spans = [], []
         for k in candidates:
             rule, pattern = self._regex_pairs[k]
@@ -366,6 +366,9 @@ class Detector:
                     continue
                 clause_start, clause_end = clauses[c]
                 e = min(e, clause_end)
+                # Claimed even when the phrase is negated or hearsay (没让我给好评): its words are still
+                # the phrase's, not a judgement of a neighbouring aspect.
+                spans += _occurrences(text, self._claiming_literals[k], s, e, rule.category)
                 polarity, start = self._polarity(rule.polarity, rule.negated, text, clause_start, s)
                 start = _extend_left(text, clause_start, start)
                 markers = self._markers_before(text, clause_start, s) | self._markers_after(text, e, clause_end)
@@ -374,7 +377,6 @@ class Detector:
                 if ("wish" in markers or "wish_tail" in markers) and "keep" not in markers:
                     polarity = WISH_FLIP.get(polarity, polarity)
                 out.append(Mention(rule.category, rule.stage, polarity, start, e, rule.rule_id, rule.confidence, c))
-                spans.append((s, e, rule.category))
         return out, spans
 
 
@@ -476,6 +478,71 @@ def _requirements(items) -> list[frozenset[str]]:
     if run:
         reqs.append(frozenset((run,)))
     return reqs
+
+
+def _scope_text(rule: TermRule, text: str, clauses, c: int) -> str:
+    """The text a rule's requires/excludes look at: its clause, the clause and its neighbours, or all."""
+    if rule.scope == "review":
+        return text
+    if rule.scope == "window":
+        return text[clauses[max(c - 1, 0)][0]: clauses[min(c + 1, len(clauses) - 1)][1]]
+    return text[clauses[c][0]: clauses[c][1]]
+
+
+def _literal_strings(items) -> set[str]:
+    """Every run of literal characters anywhere in a parsed regex, optional parts and each branch
+    of an alternation included."""
+    found: set[str] = set()
+    run = ""
+    for op, arg in items:
+        name = str(op)
+        if name == "LITERAL":
+            run += chr(arg)
+            continue
+        if run:
+            found.add(run)
+            run = ""
+        if name in _REPEATS:
+            found |= _literal_strings(arg[2])
+        elif name == "SUBPATTERN":
+            found |= _literal_strings(arg[-1])
+        elif name == "ATOMIC_GROUP":
+            found |= _literal_strings(arg)
+        elif name == "BRANCH":
+            for seq in arg[1]:
+                found |= _literal_strings(seq)
+    if run:
+        found.add(run)
+    return found
+
+
+def _occurrences(text: str, literals: tuple[str, ...], start: int, end: int, category: str) -> list[tuple[int, int, str]]:
+    """(start, end, category) of each occurrence of `literals` within text[start:end]."""
+    out = []
+    for lit in literals:
+        i = text.find(lit, start, end)
+        while i >= 0:
+            out.append((i, i + len(lit), category))
+            i = text.find(lit, i + 1, end)
+    return out
+
+
+def _opinion_row_ok(rule: TermRule, m: "_Match", where: tuple | None) -> bool:
+    """Whether an opinion row may be used at `m`: its `requires` in its scope, and none of its
+    `excludes` overlapping the opinion itself (快 inside 快睡着 is "almost"; a 快关门 elsewhere in the
+    clause says nothing about 上菜很快)."""
+    if where is None or (not rule.requires and not rule.excludes):
+        return True
+    text = where[0]
+    if rule.requires and not any(t in _scope_text(rule, *where) for t in rule.requires):
+        return False
+    for term in rule.excludes:
+        i = text.find(term, max(0, m.start - len(term) + 1), m.end + len(term) - 1)
+        while i >= 0 and i < m.end:
+            if i + len(term) > m.start:
+                return False
+            i = text.find(term, i + 1, m.end + len(term) - 1)
+    return True
 
 
 def _branch_strings(alternatives) -> set[str] | None:

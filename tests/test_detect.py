@@ -71,6 +71,16 @@ TRAPS = [
     ("前台小姐姐让我给个好评", "staff_attitude", None),
     ("前台小姐姐让我给个好评", "review_prompt", "neg"),
     ("店长很热情，结账时让我给好评", "staff_attitude", "pos"),
+    # ... but only the phrase's own words are claimed, not an opinion in one of its gaps
+    ("送了小菜服务很好让我们写好评", "staff_attitude", "pos"),
+    # ... and a phrase that is negated still owns its words
+    ("服务员没有让我们给好评", "staff_attitude", None),
+    # 另外 ("moreover") is not a separate charge
+    ("另外服务费全免", "price", None),
+    # a table nobody wiped, whatever ends the clause
+    ("桌子都没擦就让我们坐", "hygiene", "neg"),
+    ("桌子没擦～", "hygiene", "neg"),
+    ("出门没擦防晒", "hygiene", None),
     ("菜很好吃，给个好评！", "review_prompt", None),
     ("五星好评，下次还来", "review_prompt", None),
     ("住过最好的五星级酒店", "review_prompt", None),
@@ -289,3 +299,6 @@ def test_an_opinion_row_keeps_its_own_excludes(detect):
     # speeds still is.
     assert [(c, p) for c, p, _, _ in detect("叫号叫到我都快睡着了") if c == "waiting_time"] == [("waiting_time", "neg")]
     assert ("waiting_time", "pos") in [(c, p) for c, p, _, _ in detect("发货速度、安装速度都快")]
+    # an exclude counts only where it overlaps the opinion, not anywhere in the clause
+    assert ("waiting_time", "pos") in [(c, p) for c, p, _, _ in detect("快关门的时候去的上菜还是很快")]
+    assert ("waiting_time", "pos") in [(c, p) for c, p, _, _ in detect("上菜很快没等多久")]
