@@ -22,7 +22,7 @@ from bisect import bisect_left, bisect_right
 from dataclasses import dataclass
 from functools import reduce
 from operator import or_
-from typing import Iterable, NamedTuple
+from typing import Any, Iterable, Iterator, NamedTuple
 
 import ahocorasick
 
@@ -442,7 +442,6 @@ def _bit_of(req: frozenset[str], bits: dict[frozenset[str], int]) -> int:
     return bits.setdefault(req, len(bits))
 
 
-_ZERO_WIDTH = {"AT", "ASSERT", "ASSERT_NOT"}
 _REPEATS = {"MAX_REPEAT", "MIN_REPEAT", "POSSESSIVE_REPEAT"}
 
 
@@ -454,18 +453,10 @@ def _requirements(items) -> list[frozenset[str]]:
     another string of its set is dropped (the shorter one occurs wherever it does).
     """
     reqs: list[frozenset[str]] = []
-    run = ""
-    for op, arg in items:
-        name = str(op)
-        if name == "LITERAL":
-            run += chr(arg)
-            continue
-        if run:
-            reqs.append(frozenset((run,)))
-            run = ""
-        if name in _ZERO_WIDTH:
-            continue
-        if name in _REPEATS:
+    for name, arg in _joined_literals(items):
+        if name == "LITERALS":
+            reqs.append(frozenset((arg,)))
+        elif name in _REPEATS:
             low, _, sub = arg
             reqs += _requirements(sub) if low >= 1 else []
         elif name == "SUBPATTERN":
@@ -475,8 +466,6 @@ def _requirements(items) -> list[frozenset[str]]:
         elif name in ("BRANCH", "IN"):
             found = _branch_strings(arg[1]) if name == "BRANCH" else _class_chars(arg)
             reqs += [_minimal(found)] if found else []
-    if run:
-        reqs.append(frozenset((run,)))
     return reqs
 
 
@@ -493,16 +482,10 @@ def _literal_strings(items) -> set[str]:
     """Every run of literal characters anywhere in a parsed regex, optional parts and each branch
     of an alternation included."""
     found: set[str] = set()
-    run = ""
-    for op, arg in items:
-        name = str(op)
-        if name == "LITERAL":
-            run += chr(arg)
-            continue
-        if run:
-            found.add(run)
-            run = ""
-        if name in _REPEATS:
+    for name, arg in _joined_literals(items):
+        if name == "LITERALS":
+            found.add(arg)
+        elif name in _REPEATS:
             found |= _literal_strings(arg[2])
         elif name == "SUBPATTERN":
             found |= _literal_strings(arg[-1])
@@ -511,9 +494,24 @@ def _literal_strings(items) -> set[str]:
         elif name == "BRANCH":
             for seq in arg[1]:
                 found |= _literal_strings(seq)
-    if run:
-        found.add(run)
     return found
+
+
+def _joined_literals(items) -> Iterator[tuple[str, Any]]:
+    """The items of a parsed regex sequence as (op name, arg), consecutive literal characters
+    joined into one ("LITERALS", string)."""
+    run = ""
+    for op, arg in items:
+        name = str(op)
+        if name == "LITERAL":
+            run += chr(arg)
+            continue
+        if run:
+            yield "LITERALS", run
+            run = ""
+        yield name, arg
+    if run:
+        yield "LITERALS", run
 
 
 def _occurrences(text: str, literals: tuple[str, ...], start: int, end: int, category: str) -> list[tuple[int, int, str]]:
