@@ -9,6 +9,8 @@ import datetime as dt
 import hashlib
 import importlib.util
 import json
+import os
+import threading
 from pathlib import Path
 
 import pandas as pd
@@ -226,10 +228,9 @@ def test_detect_encoding_plain_ascii_and_boms():
 ])
 def test_a_sample_cut_inside_a_character_is_still_read_right(text, encoding):
     # The encoding sample is a fixed number of bytes, so it usually ends inside a character.
-    sample = (text + "\n").encode(encoding) * 40
-    expected = encoding
-    for cut in (1, 2):
-        assert detect_encoding(b"id,text\n", sample[:-cut]) == expected
+    whole = (text + "\n").encode(encoding) * 40 + text.encode(encoding)
+    for cut in (1, 2):  # the last character, 。, is two bytes in GB18030 and Big5 and three in UTF-8
+        assert detect_encoding(b"id,text\n", whole[:-cut]) == encoding
 
 
 def test_ascii_head_then_gbk_further_down_is_still_detected(tmp_path):
@@ -241,18 +242,42 @@ def test_ascii_head_then_gbk_further_down_is_still_detected(tmp_path):
     assert records.text.iloc[-1] == "上菜太慢了，等了一个小时"
 
 
-def _big_csv(path: Path, rows: int, text: str) -> Path:
-    """A CSV of a few megabytes: more than the head and encoding sample ingest reads up front."""
-    path.write_bytes(("id,text\n" + "".join(f"r{i},{text}{i}\n" for i in range(rows))).encode("utf-8"))
+def _big_csv(path: Path, rows: int, text: str, ascii_rows: int = 0) -> Path:
+    """A CSV of a few megabytes: more than the head and encoding sample ingest reads up front
+    (`ascii_rows` plain rows first, so the encoding sample is found further down)."""
+    plain = "".join(f"a{i},plain ascii comment number {i}\n" for i in range(ascii_rows))
+    path.write_bytes(("id,text\n" + plain + "".join(f"r{i},{text}{i}\n" for i in range(rows))).encode("utf-8"))
     return path
 
 
-@pytest.mark.parametrize("text", ["前台办理入住等了半个小时，第", "plain ascii comment number "])
-def test_sha256_of_a_big_file_covers_every_byte(tmp_path, text):
-    path = _big_csv(tmp_path / "big.csv", 120_000, text)
+class _HeldBackHash:
+    """Holds the background sha256 back until released, and keeps the digests made meanwhile."""
+
+    def __init__(self, monkeypatch):
+        from cxtext import ingest as ingest_module
+
+        self.release, self.waited_too_long, self.digests = threading.Event(), False, []
+        finish, init = ingest_module._FileDigest._finish, ingest_module._FileDigest.__init__
+
+        def held_finish(digest, *args):
+            self.waited_too_long = not self.release.wait(30)
+            finish(digest, *args)
+
+        def keeping_init(digest, *args):
+            init(digest, *args)
+            self.digests.append(digest)
+
+        monkeypatch.setattr(ingest_module._FileDigest, "_finish", held_finish)
+        monkeypatch.setattr(ingest_module._FileDigest, "__init__", keeping_init)
+
+
+@pytest.mark.parametrize("ascii_rows", [0, 60_000])
+def test_sha256_of_a_big_file_covers_every_byte(tmp_path, ascii_rows):
+    # 60,000 plain rows first: the encoding sample starts after the first megabyte
+    path = _big_csv(tmp_path / "big.csv", 120_000, "前台办理入住等了半个小时，第", ascii_rows)
     assert path.stat().st_size > 3 << 20
     records, _, ing, _ = ingest(path)
-    assert len(records) == 120_000
+    assert len(records) == 120_000 + ascii_rows
     assert ing.files[0]["sha256"] == hashlib.sha256(path.read_bytes()).hexdigest()
     assert ing.files[0]["size"] == path.stat().st_size
 
@@ -260,27 +285,73 @@ def test_sha256_of_a_big_file_covers_every_byte(tmp_path, text):
 def test_first_chunk_of_a_big_file_does_not_wait_for_its_sha256(tmp_path, monkeypatch):
     # The hash of the rest of the file is held back until the first chunk has arrived: before, the
     # whole file was hashed before the first row was read (about 0.3 s on a 1,000,000-review dump).
-    import threading
-
-    from cxtext import ingest as ingest_module
-
     path = _big_csv(tmp_path / "big.csv", 120_000, "前台办理入住等了半个小时，第")
-    first_chunk_seen = threading.Event()
-    finish = ingest_module._FileDigest._finish
-
-    def finish_after_first_chunk(self, *args):
-        assert first_chunk_seen.wait(30), "the first chunk never came while the hash was held back"
-        finish(self, *args)
-
-    monkeypatch.setattr(ingest_module._FileDigest, "_finish", finish_after_first_chunk)
+    held = _HeldBackHash(monkeypatch)
     ing = Ingestor(chunk_rows=1000)
     chunks = ing.iter_chunks([path])
     first = next(chunks)
     assert len(first.records) == 1000 and ing.files[0]["sha256"] is None
-    first_chunk_seen.set()
+    held.release.set()
     rest = list(chunks)
+    assert not held.waited_too_long
     assert sum(len(c.records) for c in rest) == 119_000
     assert ing.files[0]["sha256"] == hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def test_sha256_is_of_the_file_that_was_read_when_the_path_is_replaced(tmp_path, monkeypatch):
+    # An exporter replacing the file mid-run: the rows and the hash both describe the first file.
+    path = _big_csv(tmp_path / "big.csv", 120_000, "前台办理入住等了半个小时，第")
+    original = hashlib.sha256(path.read_bytes()).hexdigest()
+    held = _HeldBackHash(monkeypatch)
+    ing = Ingestor(chunk_rows=1000)
+    chunks = ing.iter_chunks([path])
+    next(chunks)
+    replacement = _big_csv(tmp_path / "new.csv", 1000, "另一份导出")
+    os.replace(replacement, path)
+    held.release.set()
+    assert sum(len(c.records) for c in chunks) == 119_000
+    assert ing.files[0]["sha256"] == original
+
+
+def test_a_failure_while_hashing_records_no_sha256_and_keeps_every_row(tmp_path, monkeypatch, caplog):
+    from cxtext import ingest as ingest_module
+
+    real_sha256 = hashlib.sha256
+
+    class FailingSha256:
+        """sha256 that runs out of memory on its fourth block."""
+
+        def __init__(self):
+            self.real, self.blocks = real_sha256(), 0
+
+        def update(self, block):
+            self.blocks += 1
+            if self.blocks == 4:
+                raise MemoryError("no memory for the next block")
+            self.real.update(block)
+
+        def hexdigest(self):
+            return self.real.hexdigest()
+
+    monkeypatch.setattr(ingest_module.hashlib, "sha256", FailingSha256)
+    path = _big_csv(tmp_path / "big.csv", 120_000, "前台办理入住等了半个小时，第")
+    records, _, ing, _ = ingest(path)
+    assert len(records) == 120_000
+    assert ing.files[0]["sha256"] is None
+    assert "sha256 of" in caplog.text and "big.csv" in caplog.text
+
+
+def test_a_reader_that_stops_early_stops_the_hashing(tmp_path, monkeypatch):
+    path = _big_csv(tmp_path / "big.csv", 120_000, "前台办理入住等了半个小时，第")
+    held = _HeldBackHash(monkeypatch)
+    ing = Ingestor(chunk_rows=1000)
+    chunks = ing.iter_chunks([path])
+    next(chunks)
+    chunks.close()  # the caller gives up after the first chunk
+    held.release.set()
+    (digest,) = held.digests
+    assert digest.result() == (None, digest.result()[1])
+    assert digest.result()[1] < path.stat().st_size  # it stopped instead of reading on
 
 
 # --- columns ----------------------------------------------------------------------------------
