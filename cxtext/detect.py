@@ -20,7 +20,7 @@ from __future__ import annotations
 import re
 from bisect import bisect_left, bisect_right
 from dataclasses import dataclass
-from functools import reduce
+from functools import lru_cache, reduce
 from operator import or_
 from typing import Any, Iterable, Iterator, NamedTuple
 
@@ -83,7 +83,7 @@ class Detector:
         # The pattern's own words that hold a shared opinion (好评 in 让我给好评): inside a match these
         # are the phrase's, while an opinion in one of the pattern's free gaps ([^，。]{0,12}) is not.
         self._claiming_literals = [
-            tuple(sorted({lit for lit in _literal_strings(re._parser.parse(pattern.pattern, pattern.flags))
+            tuple(sorted({lit for lit in _literal_strings(_parsed(pattern))
                           if any(op in lit for op in lexicon.opinions)}, key=len, reverse=True))
             for _, pattern in self._regex_pairs]
         for rule in lexicon.rules:
@@ -402,7 +402,7 @@ def _regex_prefilter(pairs: list) -> "_RegexPrefilter":
     """
     always, bits, anchored, need = [], {}, {}, []
     for k, (_, pattern) in enumerate(pairs):
-        reqs = [] if pattern.flags & re.IGNORECASE else _requirements(re._parser.parse(pattern.pattern, pattern.flags))
+        reqs = [] if pattern.flags & re.IGNORECASE else _requirements(_parsed(pattern))
         if not reqs:
             always.append(k)
             need.append(0)
@@ -476,6 +476,13 @@ def _scope_text(rule: TermRule, text: str, clauses, c: int) -> str:
     if rule.scope == "window":
         return text[clauses[max(c - 1, 0)][0]: clauses[min(c + 1, len(clauses) - 1)][1]]
     return text[clauses[c][0]: clauses[c][1]]
+
+
+@lru_cache(maxsize=None)
+def _parsed(pattern: re.Pattern):
+    """A compiled pattern's parse tree, made once per pattern (the prefilter and the claimed
+    literals both walk it; parsing is about a third of building a detector)."""
+    return re._parser.parse(pattern.pattern, pattern.flags)
 
 
 def _literal_strings(items) -> set[str]:
