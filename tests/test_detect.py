@@ -298,7 +298,7 @@ def test_an_opinion_row_keeps_its_own_excludes(detect):
     # 快 before 睡着 is "almost", so the queue number is not called "fast"; 都快 after a list of
     # speeds still is.
     assert [(c, p) for c, p, _, _ in detect("叫号叫到我都快睡着了") if c == "waiting_time"] == [("waiting_time", "neg")]
-    assert ("waiting_time", "pos") in [(c, p) for c, p, _, _ in detect("发货速度、安装速度都快")]
+    assert ("waiting_time", "pos") in [(c, p) for c, p, _, _ in detect("配送速度、上门速度都快")]
     # an exclude counts only where it overlaps the opinion, not anywhere in the clause
     assert ("waiting_time", "pos") in [(c, p) for c, p, _, _ in detect("快关门的时候去的上菜还是很快")]
     assert ("waiting_time", "pos") in [(c, p) for c, p, _, _ in detect("上菜很快没等多久")]
