@@ -65,6 +65,7 @@ def _char_table() -> dict[int, str]:
     for code in range(0xFF01, 0xFF5F):  # full-width ASCII block
         table[code] = chr(code - 0xFEE0)
     table[0x3000] = " "  # ideographic space
+    table[0xA0] = " "  # no-break space (HTML exports): a plain space, so it separates spaced-out characters too
     for code in range(ord("A"), ord("Z") + 1):
         table[code] = chr(code + 32)
     for code in range(0xFF21, 0xFF3B):  # full-width capitals straight to lower case

@@ -133,6 +133,7 @@ SPACED_OUT = [
     ("等 了 4 0 分 钟", "等了40分钟"),  # digits spaced out with the characters
     ("態 度 很 差", "态度很差"),
     ("服　务　态　度　差", "服务态度差"),  # full-width spaces
+    ("服 务 态 度\xa0差", "服务态度差"),  # a no-break space, as HTML exports write them
     ("<b>上 菜 太 慢</b>！！", "上菜太慢!"),
     ("😡差 差 差", "差差差"),
     ("环境不错 服 务 态 度 差 房间干净 前台热情", "环境不错 服务态度差 房间干净 前台热情"),
