@@ -93,7 +93,7 @@ _EDITS = re.compile(
     rf"|(?<=[\u4e00-\u9fff])(?P<ruby>[(（][{_PINYIN}]{{1,7}}[1-5]?[)）])"
     rf"|(?P<emoji>[{_EMOJI}]+)"
     rf"|(?P<punct>([{_REPEATED_PUNCT}])\6+)"
-    r"|(?P<space>\s{2,}|[\t\r\n\u00a0])"
+    r"|(?P<space>\s{2,}|[\t\r\n])"
 )
 # A run of spaced-out characters (服 务 态 度 差, 等 了 4 0 分 钟), written to stress a point or to
 # get round a word filter: Chinese characters and digits, each standing alone, separated by single
@@ -113,7 +113,7 @@ _CJK = re.compile("[\u4e00-\u9fff]")
 # doubled punctuation mark, two spaces, a run's middle member) and is three times faster to rule a
 # text out: _EDITS, with its look-behind and six branches, is tried at every position. A single
 # space between Chinese characters, common between phrases, does not match.
-_MAY_EDIT = re.compile(rf"[<&(（\t\r\n\u00a0{_EMOJI}]|\s\s| [{_RUN_MEMBER}] |([{_REPEATED_PUNCT}])\1")
+_MAY_EDIT = re.compile(rf"[<&(（\t\r\n{_EMOJI}]|\s\s| [{_RUN_MEMBER}] |([{_REPEATED_PUNCT}])\1")
 
 
 def _replacement(match: re.Match) -> str:
