@@ -264,7 +264,7 @@ class Detector:
                        is_open, window)
 
     def _opinion_for(self, rule: TermRule, aspect: _Match, opinions: list[_Match], rule_matches,
-                     claimed: list[tuple[int, int, str]] = (), where: tuple | None = None):
+                     claimed: list[tuple[int, int, str]], where: tuple):
         """The opinion nearest after the aspect in its clause (else nearest before), with its polarity;
         `claimed`: phrase-rule spans (start, end, category) whose shared opinions are not another
         category's to use; `where` (text, clauses, clause index): where an opinion row's own
@@ -532,11 +532,11 @@ def _occurrences(text: str, literals: tuple[str, ...], start: int, end: int, cat
     return out
 
 
-def _opinion_row_ok(rule: TermRule, m: "_Match", where: tuple | None) -> bool:
+def _opinion_row_ok(rule: TermRule, m: "_Match", where: tuple) -> bool:
     """Whether an opinion row may be used at `m`: its `requires` in its scope, and none of its
     `excludes` overlapping the opinion itself (快 inside 快睡着 is "almost"; a 快关门 elsewhere in the
     clause says nothing about 上菜很快)."""
-    if where is None or (not rule.requires and not rule.excludes):
+    if not rule.requires and not rule.excludes:
         return True
     text = where[0]
     if rule.requires and not any(t in _scope_text(rule, *where) for t in rule.requires):
