@@ -1,7 +1,7 @@
 """The inbox job: a folder that receives exports → the warehouse, new material only.
 
 `process_inbox` is the plain-Python version of the `process_inbox` flow (same `RunSession`
-stages): files whose sha256 the warehouse has recorded are skipped without reading, rows whose
+stages): files whose sha256 the warehouse has recorded are skipped without parsing, rows whose
 content hash is stored are not tagged again, and each run is one warehouse transaction, so running
 it twice over the same inbox adds nothing.
 """

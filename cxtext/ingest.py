@@ -214,11 +214,14 @@ class _FileDigest:
     used to sit in front of the first tagged row). hashlib and file reads release the GIL, so the
     thread does not hold up the parsing. The thread reads through a duplicate of the scan's file
     descriptor, so the hash is of the file that was scanned even if the path is replaced or removed
-    meanwhile, and the size recorded is the number of bytes hashed."""
+    meanwhile, and the size recorded is the number of bytes hashed. `error`: why a digest finished
+    in the scan is not to be recorded."""
 
-    def __init__(self, path: Path, digest: Any, hashed: int, rest_fd: int | None):
+    def __init__(self, path: Path, digest: Any, hashed: int, rest_fd: int | None,
+                 error: BaseException | None = None):
         self._path, self._digest, self._hashed = path, digest, hashed
-        self._error: BaseException | None = None
+        self._error = error
+        self._reported = False
         self._complete = rest_fd is None
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -248,7 +251,9 @@ class _FileDigest:
         if self._thread is not None:
             self._thread.join()
         if self._error is not None:
-            log.warning("sha256 of %s not recorded: %s", self._path, self._error)
+            if not self._reported:
+                log.warning("sha256 of %s not recorded: %s", self._path, self._error)
+                self._reported = True
             return None, self._hashed
         return (self._digest.hexdigest() if self._complete else None), self._hashed
 
@@ -261,14 +266,21 @@ class _Scan:
     sample: bytes  # up to _SAMPLE_BYTES starting at the first line holding a non-ASCII byte
 
 
-def _scan_file(path: Path) -> _Scan:
+def _scan_file(path: Path, whole: bool = False) -> _Scan:
     """Read a file's head and an encoding sample, hashing what is read; the hash of the rest is
-    finished in a thread (see _FileDigest), so a big file is not read twice before parsing."""
+    finished in a thread (see _FileDigest), so a big file is not read twice before parsing.
+
+    `whole`: hash the whole file here, before any row is read, for a caller that decides from the
+    hash whether to read the file at all (the inbox skips files the warehouse holds). The rows are
+    then read through the path again, so the hash is recorded only if the path still names the
+    file that was hashed, unchanged."""
     digest, offset, head, sample = hashlib.sha256(), 0, b"", bytearray()
     found = False
     rest_fd = None
+    changed = None
     with open(path, "rb") as fh:
-        size = os.fstat(fh.fileno()).st_size
+        hashed_file = os.fstat(fh.fileno())
+        size = hashed_file.st_size
         while block := fh.read(1 << 20):
             digest.update(block)
             if offset == 0:
@@ -281,10 +293,27 @@ def _scan_file(path: Path) -> _Scan:
                 start = block.rfind(b"\n", 0, first) + 1
                 sample += block[start : start + _SAMPLE_BYTES]
                 found = True
-            if found and len(sample) >= _SAMPLE_BYTES:
+            if found and len(sample) >= _SAMPLE_BYTES and not whole:
                 rest_fd = os.dup(fh.fileno())
                 break
-    return _Scan(max(size, offset), _FileDigest(path, digest, offset, rest_fd), head, bytes(sample))
+        if whole and not _same_file(os.fstat(fh.fileno()), hashed_file, _path_stat(path)):
+            changed = RuntimeError("the file was replaced or changed while it was hashed")
+    return _Scan(max(size, offset), _FileDigest(path, digest, offset, rest_fd, changed), head, bytes(sample))
+
+
+def _path_stat(path: Path) -> os.stat_result | None:
+    try:
+        return os.stat(path)
+    except OSError:
+        return None
+
+
+def _same_file(*stats: os.stat_result | None) -> bool:
+    """Whether these stats are of one file in one state: same inode, size, mtime and ctime (every
+    write changes the ctime, and no program can set it back)."""
+    keys = {None if st is None else (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns)
+            for st in stats}
+    return len(keys) == 1 and None not in keys
 
 
 def _binary_reason(head: bytes) -> str | None:
@@ -759,13 +788,19 @@ class Ingestor:
     """Reads input files into chunks of records and quarantine rows.
 
     Parameters are stored as given; `iter_chunks` does the work and leaves `files` (one dict per
-    input file: path, size, sha256, encoding, format, rows_read, rows_accepted,
+    input file read: path, size, sha256, encoding, format, rows_read, rows_accepted,
     rows_quarantined, text_col, id_col, error) and `counts` (rows_read, rows_accepted,
     rows_quarantined, by_reason) describing the last run.
+
+    `skip_known`: called with each file's sha256 before any of its rows is read; a file for which
+    it returns True is not read, and is listed in `known_files` (path, sha256) instead of `files`.
+    Each file is then hashed whole before its rows are read (otherwise beside the reading), and
+    that one hash is both the one asked about and the one recorded.
     """
 
     def __init__(self, text_col: str | None = None, id_col: str | None = None,
-                 chunk_rows: int = 5000, max_text_chars: int = 20000):
+                 chunk_rows: int = 5000, max_text_chars: int = 20000,
+                 skip_known: Callable[[str], bool] | None = None):
         if chunk_rows < 1:
             raise ValueError(f"chunk_rows must be at least 1, got {chunk_rows}")
         if max_text_chars < 1:
@@ -774,7 +809,9 @@ class Ingestor:
         self.id_col = id_col
         self.chunk_rows = chunk_rows
         self.max_text_chars = max_text_chars
+        self.skip_known = skip_known
         self.files: list[dict] = []
+        self.known_files: list[dict] = []
         self.counts: dict = _zero_counts()
 
     def iter_chunks(self, inputs: Sequence[str | Path]) -> Iterator[IngestChunk]:
@@ -784,7 +821,7 @@ class Ingestor:
         anything); every problem inside a file becomes a quarantine row instead.
         """
         plan = plan_inputs(inputs)
-        self.files, self.counts = [], _zero_counts()
+        self.files, self.known_files, self.counts = [], [], _zero_counts()
         dedup = _Dedup()
         for path, skipped in plan:
             if skipped:
@@ -797,10 +834,13 @@ class Ingestor:
 
     def _ingest_file(self, path: Path, dedup: _Dedup) -> Iterator[IngestChunk]:
         info = _file_info(path)
-        self.files.append(info)
         state = _FileState(path, info)
         try:
-            rows = self._open(state)
+            scan = self._scan(state)
+            if scan is not None and self._is_known(state):
+                return
+            self.files.append(info)
+            rows = None if scan is None else self._open(state, scan)
             if rows is not None:
                 yield from self._consume(state, rows, dedup)
             if state.n_read == 0:
@@ -812,16 +852,32 @@ class Ingestor:
             if state.digest is not None:
                 state.digest.cancel()
 
-    def _open(self, state: _FileState) -> Iterator[tuple] | None:
-        """Scan the file and pick its reader; None (with a file-level row) when it cannot be read."""
-        path, info = state.path, state.info
-        fmt = FORMATS.get(path.suffix.lower())
+    def _scan(self, state: _FileState) -> _Scan | None:
+        """The file's head, encoding sample and digest; None (with a file-level row) when it
+        cannot be read."""
         try:
-            scan = _scan_file(path)
+            scan = _scan_file(state.path, whole=self.skip_known is not None)
         except OSError as exc:
             state.file_problem(codes.UNREADABLE_FILE, f"{type(exc).__name__}: {exc.strerror or exc}")
             return None
-        info["size"], state.digest = scan.size, scan.digest
+        state.info["size"], state.digest = scan.size, scan.digest
+        return scan
+
+    def _is_known(self, state: _FileState) -> bool:
+        """Whether `skip_known` says the file was loaded before (then it is listed, not read)."""
+        if self.skip_known is None:
+            return False
+        sha256, _ = state.digest.result()
+        if sha256 is None or not self.skip_known(sha256):
+            return False
+        self.known_files.append({"path": str(state.path), "sha256": sha256})
+        log.info("%s: already loaded (sha256 %s), not read again", state.path, sha256[:12])
+        return True
+
+    def _open(self, state: _FileState, scan: _Scan) -> Iterator[tuple] | None:
+        """Pick the file's reader; None (with a file-level row) when it cannot be read."""
+        path, info = state.path, state.info
+        fmt = FORMATS.get(path.suffix.lower())
         if fmt is None:
             known = ", ".join(sorted(FORMATS))
             state.file_problem(codes.UNSUPPORTED_FORMAT, f"unknown extension {path.suffix!r}; cxtext reads {known}")

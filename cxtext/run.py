@@ -164,7 +164,6 @@ class RunSession:
         self.by_reason: Counter[str] = Counter()
         self.pain_points: Counter[str] = Counter()
         self.manifest: dict[str, Any] | None = None
-        self.files_skipped: list[dict[str, Any]] = []
         self.ingestor: Any = None
         self.warehouse: store.Warehouse | None = None
         self.run_dir: store.RunDir | None = None
@@ -206,31 +205,28 @@ class RunSession:
 
     def discover(self) -> list[Path]:
         """What to read: the inputs as given (the Ingestor expands folders), or in inbox mode the
-        folder's readable files that the warehouse has not loaded yet. Missing inputs are errors."""
+        folder's readable files (those the warehouse has loaded are skipped by `chunks`, from the
+        hash ingest takes of each file anyway). Missing inputs are errors."""
         t0 = time.perf_counter()
         files = input_files(self.inputs)
-        if self.options.new_only and self.warehouse is not None:
-            inputs = self._drop_known_files(files)
-        else:
-            inputs = list(self.inputs)
+        inputs = files if self._new_only() else list(self.inputs)
         self.input_bytes = sum(f.stat().st_size for f in files)
         self.timings["discover"] += time.perf_counter() - t0
         return inputs
 
-    def _drop_known_files(self, files: list[Path]) -> list[Path]:
-        hashes = {f: store.file_sha256(f) for f in files}
-        known = self.warehouse.known_files(hashes.values())
-        self.files_skipped = [{"path": str(f), "sha256": h} for f, h in hashes.items() if h in known]
-        if self.files_skipped:
-            log.info("skipping %d file(s) already in the warehouse", len(self.files_skipped))
-        return [f for f in files if hashes[f] not in known]
+    def _new_only(self) -> bool:
+        return self.options.new_only and self.warehouse is not None
+
+    def _stored_file(self, sha256: str) -> bool:
+        return bool(self.warehouse.known_files([sha256]))
 
     def chunks(self, files: list[Path]) -> Iterator[Chunk]:
         """Read `files` chunk by chunk (time spent reading is counted as `ingest`)."""
         from cxtext.ingest import Ingestor
 
         opts = self.options
-        self.ingestor = Ingestor(text_col=opts.text_col, id_col=opts.id_col, chunk_rows=opts.chunk_rows)
+        self.ingestor = Ingestor(text_col=opts.text_col, id_col=opts.id_col, chunk_rows=opts.chunk_rows,
+                                 skip_known=self._stored_file if self._new_only() else None)
         stream = iter(self.ingestor.iter_chunks(files))
         index = 0
         while True:
@@ -248,7 +244,7 @@ class RunSession:
                 yield piece
 
     def _new_material(self, chunk: Chunk) -> Chunk:
-        if not (self.options.new_only and self.warehouse is not None and len(chunk.records)):
+        if not (self._new_only() and len(chunk.records)):
             return chunk
         hashes = store.content_hashes(chunk.records)
         known = self.warehouse.known_reviews(hashes)
@@ -318,7 +314,7 @@ class RunSession:
         }
         if self.options.new_only:
             summary["rows_known"] = counts.get("rows_known", 0)
-            summary["files_skipped"] = self.files_skipped
+            summary["files_skipped"] = list(getattr(self.ingestor, "known_files", []) or [])
         self._check_accounting(summary)
         summary["timings_s"] = self._timings()
         self.summary = summary

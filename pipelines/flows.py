@@ -45,7 +45,7 @@ NO_PERSIST = {"cache_policy": NO_CACHE, "persist_result": False}
 
 @task(name="discover-inputs", retries=2, retry_delay_seconds=1, **NO_PERSIST)
 def discover_inputs_task(session: RunSession) -> list[Path]:
-    """List the input files (and, for the inbox, drop those already loaded). Reads only: retried."""
+    """List the input files (the inbox skips already loaded ones as it reads). Lists only: retried."""
     return session.discover()
 
 

@@ -313,27 +313,33 @@ def test_sha256_is_of_the_file_that_was_read_when_the_path_is_replaced(tmp_path,
     assert ing.files[0]["sha256"] == original
 
 
-def test_a_failure_while_hashing_records_no_sha256_and_keeps_every_row(tmp_path, monkeypatch, caplog):
-    from cxtext import ingest as ingest_module
-
+def _sha256_calling(hook, at_block: int):
+    """hashlib.sha256 that calls `hook()` before it takes its `at_block`-th block."""
     real_sha256 = hashlib.sha256
 
-    class FailingSha256:
-        """sha256 that runs out of memory on its fourth block."""
-
+    class Sha256:
         def __init__(self):
             self.real, self.blocks = real_sha256(), 0
 
         def update(self, block):
             self.blocks += 1
-            if self.blocks == 4:
-                raise MemoryError("no memory for the next block")
+            if self.blocks == at_block:
+                hook()
             self.real.update(block)
 
         def hexdigest(self):
             return self.real.hexdigest()
 
-    monkeypatch.setattr(ingest_module.hashlib, "sha256", FailingSha256)
+    return Sha256
+
+
+def test_a_failure_while_hashing_records_no_sha256_and_keeps_every_row(tmp_path, monkeypatch, caplog):
+    from cxtext import ingest as ingest_module
+
+    def run_out_of_memory():
+        raise MemoryError("no memory for the next block")
+
+    monkeypatch.setattr(ingest_module.hashlib, "sha256", _sha256_calling(run_out_of_memory, at_block=4))
     path = _big_csv(tmp_path / "big.csv", 120_000, "前台办理入住等了半个小时，第")
     records, _, ing, _ = ingest(path)
     assert len(records) == 120_000
@@ -352,6 +358,37 @@ def test_a_reader_that_stops_early_stops_the_hashing(tmp_path, monkeypatch):
     (digest,) = held.digests
     assert digest.result() == (None, digest.result()[1])
     assert digest.result()[1] < path.stat().st_size  # it stopped instead of reading on
+
+
+def test_a_known_file_is_listed_with_its_sha256_and_not_read(tmp_path):
+    # The inbox asks about each file's sha256 before reading it; the hash asked about is the one
+    # recorded for a file that is read.
+    old = _big_csv(tmp_path / "a_old.csv", 120_000, "前台办理入住等了半个小时，第")
+    new = _big_csv(tmp_path / "b_new.csv", 50, "空调一直有噪音，第")
+    old_sha = hashlib.sha256(old.read_bytes()).hexdigest()
+    asked = []
+    records, _, ing, _ = ingest(tmp_path, skip_known=lambda sha: asked.append(sha) or sha == old_sha)
+    assert ing.known_files == [{"path": str(old), "sha256": old_sha}]
+    assert [f["path"] for f in ing.files] == [str(new)] and len(records) == 50
+    assert ing.counts["rows_read"] == 50
+    assert asked == [old_sha, ing.files[0]["sha256"]]
+    assert ing.files[0]["sha256"] == hashlib.sha256(new.read_bytes()).hexdigest()
+
+
+def test_a_file_replaced_while_hashed_before_reading_records_no_sha256(tmp_path, monkeypatch):
+    # The rows are read through the path after the hash: had it been replaced meanwhile, the hash
+    # would describe a file that was never read (and a later run would skip that file unread).
+    from cxtext import ingest as ingest_module
+
+    path = _big_csv(tmp_path / "big.csv", 120_000, "前台办理入住等了半个小时，第")
+    replacement = _big_csv(tmp_path / "new.csv", 30, "另一份导出，第")
+    # an exporter replaces the file after its first block was hashed
+    monkeypatch.setattr(ingest_module.hashlib, "sha256",
+                        _sha256_calling(lambda: os.replace(replacement, path), at_block=2))
+    asked = []
+    records, _, ing, _ = ingest(path, skip_known=lambda sha: asked.append(sha) or True)
+    assert asked == [] and ing.known_files == []  # nothing to ask about: the file is read
+    assert len(records) == 30 and ing.files[0]["sha256"] is None
 
 
 # --- columns ----------------------------------------------------------------------------------

@@ -150,6 +150,50 @@ def test_second_process_inbox_adds_zero_rows_and_new_file_adds_only_its_rows(tmp
         assert dupes == 0 and w.count("runs") == 3
 
 
+class _FileHashes:
+    """Counts the sha256 computations fed with a given file's first bytes (the file hashed whole,
+    as opposed to the per-row content hashes, which never start with a CSV header)."""
+
+    def __init__(self, monkeypatch, head: bytes):
+        import hashlib
+
+        real, hashes = hashlib.sha256, self
+
+        class Watching:
+            def __init__(self, data=b""):
+                self._real, self._fed = real(data), bool(data)
+
+            def update(self, block):
+                if not self._fed and block.startswith(head):
+                    hashes.count += 1
+                self._fed = True
+                self._real.update(block)
+
+            def __getattr__(self, name):
+                return getattr(self._real, name)
+
+        self.count = 0
+        monkeypatch.setattr(hashlib, "sha256", Watching)
+
+
+def test_inbox_hashes_each_file_once_and_records_that_hash(tmp_path, monkeypatch):
+    # The warehouse's known-file check and the sha256 recorded for the file are one hash, taken
+    # through the file that is then read (they were two full reads and hashes of every file).
+    import hashlib
+
+    path = write_dump(tmp_path / "inbox" / "day1.csv", 300, seed=3)
+    expected = hashlib.sha256(path.read_bytes()).hexdigest()
+    hashes = _FileHashes(monkeypatch, path.read_bytes()[:64])
+    wh = tmp_path / "wh.duckdb"
+    first = process_inbox(tmp_path / "inbox", wh, RunOptions(chunk_rows=100))
+    assert hashes.count == 1 and first["rows_read"] == 300
+    with store.Warehouse(wh) as w:
+        assert w.query("SELECT sha256 FROM input_files")["sha256"].tolist() == [expected]
+    second = process_inbox(tmp_path / "inbox", wh, RunOptions(chunk_rows=100))
+    assert hashes.count == 2 and second["rows_read"] == 0
+    assert second["files_skipped"] == [{"path": str(path), "sha256": expected}]
+
+
 def test_run_with_warehouse_twice_adds_nothing_the_second_time(dump_dir, tmp_path):
     wh = tmp_path / "wh.duckdb"
     first = run_dump([dump_dir], tmp_path / "o1", RunOptions(chunk_rows=200, reports=False), warehouse=wh)
