@@ -32,6 +32,7 @@ import numpy as np
 import pandas as pd
 
 from cxtext import codes
+from cxtext.inputs import FORMATS, expand_inputs, plan_inputs
 
 log = logging.getLogger("cxtext.ingest")
 
@@ -49,10 +50,6 @@ QUARANTINE_COLUMNS = ("source_file", "source_row", "reason_code", "detail", "raw
 RESERVED_COLUMNS = frozenset(RECORD_COLUMNS + (
     "text_norm", "sentiment", "sentiment_score", "tenure", "is_complaint_log", "n_mentions",
     "n_pain_points"))
-FORMATS = {
-    ".csv": "csv", ".tsv": "tsv", ".tab": "tsv", ".txt": "txt", ".jsonl": "jsonl",
-    ".ndjson": "jsonl", ".json": "json", ".xlsx": "xlsx", ".xlsm": "xlsx", ".parquet": "parquet",
-}
 RAW_MAX_CHARS = 2000            # quarantine `raw` is truncated so the table stays small
 CSV_FIELD_LIMIT = 64 << 20      # one CSV field larger than this is a MALFORMED_ROW
 JSON_ARRAY_MAX_BYTES = 256 << 20  # a .json array is parsed whole; larger ones must be JSONL
@@ -139,43 +136,6 @@ def canonical_column(name: str) -> str | None:
     """Canonical name of a well-known passthrough column: 门店→store, 评分/星级→rating,
     时间/日期/评论时间→created_at, 渠道/平台→channel; None when the name is not known."""
     return _CANONICAL_LOOKUP.get(_fold_name(name))
-
-
-# --- inputs ----------------------------------------------------------------------------------
-
-def _hidden(path: Path, root: Path) -> bool:
-    return any(part.startswith(".") for part in path.relative_to(root).parts)
-
-
-def plan_inputs(inputs: Sequence[str | Path]) -> list[tuple[Path, str | None]]:
-    """Every file to read, in a deterministic order, paired with None or a reason it is skipped.
-
-    Files named explicitly are always read (an unknown extension becomes an UNSUPPORTED_FORMAT
-    quarantine row). Folders are walked recursively in sorted order; hidden files and folders
-    are left out, and files with an unknown extension are listed as skipped (they appear in
-    `Ingestor.files` with rows_read 0, never in the row counts). Raises FileNotFoundError naming
-    the first input path that does not exist.
-    """
-    if isinstance(inputs, (str, Path)):
-        inputs = [inputs]
-    planned: list[tuple[Path, str | None]] = []
-    for item in inputs:
-        path = Path(item)
-        if path.is_dir():
-            for sub in sorted(p for p in path.rglob("*") if p.is_file() and not _hidden(p, path)):
-                known = sub.suffix.lower() in FORMATS
-                planned.append((sub, None if known else f"skipped inside folder {path}: unknown extension {sub.suffix!r}"))
-        elif path.exists():
-            planned.append((path, None))
-        else:
-            raise FileNotFoundError(f"input not found: {item}")
-    return planned
-
-
-def expand_inputs(inputs: Sequence[str | Path]) -> list[Path]:
-    """Files and folders expanded to the files that will be read (recursive, sorted, no hidden
-    files, folders' unknown extensions left out); raises FileNotFoundError for a missing input."""
-    return [path for path, skip in plan_inputs(inputs) if skip is None]
 
 
 # --- bytes: scanning, binary sniffing, encoding ---------------------------------------------

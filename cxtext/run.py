@@ -28,6 +28,7 @@ from typing import Any, Protocol
 import pandas as pd
 
 from cxtext import __version__, store
+from cxtext.inputs import expand_inputs, total_size
 
 log = logging.getLogger("cxtext.run")
 
@@ -108,8 +109,6 @@ class _Done:
 
 def input_files(inputs: Iterable[str | Path]) -> list[Path]:
     """The files a run will read (folders expanded as the Ingestor does; missing paths are errors)."""
-    from cxtext.ingest import expand_inputs
-
     return expand_inputs(list(inputs))
 
 
@@ -210,7 +209,7 @@ class RunSession:
         t0 = time.perf_counter()
         files = input_files(self.inputs)
         inputs = files if self._new_only() else list(self.inputs)
-        self.input_bytes = sum(f.stat().st_size for f in files)
+        self.input_bytes = total_size(files)  # what `--workers 0` goes by, as in `workers.input_bytes`
         self.timings["discover"] += time.perf_counter() - t0
         return inputs
 

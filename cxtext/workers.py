@@ -14,6 +14,8 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Iterable
 
+from cxtext.inputs import expand_inputs, total_size
+
 
 @dataclass(frozen=True)
 class ResourceSpec:
@@ -110,17 +112,12 @@ def auto_workers(total_bytes: int) -> int:
 
 
 def input_bytes(inputs: Iterable[str | Path]) -> int | None:
-    """Total size of the files under `inputs` (folders walked), or None when a path is missing."""
-    total = 0
-    for item in inputs:
-        path = Path(item)
-        if path.is_file():
-            total += path.stat().st_size
-        elif path.is_dir():
-            total += sum(p.stat().st_size for p in path.rglob("*") if p.is_file())
-        else:
-            return None
-    return total
+    """Total size of the files a run reads from `inputs` (the count `RunSession.discover` makes:
+    folders walked, hidden files and unknown extensions left out), or None when a path is missing."""
+    try:
+        return total_size(expand_inputs(list(inputs)))
+    except FileNotFoundError:
+        return None
 
 
 def started_pool(spec: ResourceSpec, workers: int) -> ProcessPoolExecutor:

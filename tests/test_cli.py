@@ -88,3 +88,41 @@ def test_early_pool_only_for_plain_runs_on_several_processes(tmp_path):
     assert early_pool(args(workers=2, prefect=True)) is None  # Prefect runs start their own
     assert early_pool(args(workers=2, task_runner="dask")) is None
     assert early_pool(args(inputs=[str(tmp_path / "missing.csv")])) is None  # the run reports it
+
+
+def test_workers_0_counts_only_the_files_the_run_reads(tmp_path):
+    # A folder's hidden files and files of unknown extensions are not read, so they must not make
+    # a small dump look big enough for several processes (they did: 6 MB of them started a pool
+    # for 60 bytes of reviews), and the early count is the one the run itself makes.
+    import argparse
+
+    from cxtext.run import RunOptions, RunSession
+    from cxtext.workers import early_pool, input_bytes
+
+    folder = tmp_path / "exports"
+    folder.mkdir()
+    dump = folder / "五月.csv"
+    dump.write_text("id,text\n1,退房时前台结账很快。\n", encoding="utf-8")
+    (folder / ".五月.csv.swp").write_bytes(b"\0" * 3_000_000)
+    (folder / "五月.zip").write_bytes(b"\0" * 3_000_000)
+    args = argparse.Namespace(inputs=[str(folder)], workers=0, prefect=False, task_runner="local",
+                              lexicons=None, sentiment="default", backend="jieba")
+    pool = early_pool(args)
+    if pool is not None:
+        pool.shutdown(cancel_futures=True)
+    assert pool is None and args.workers == 1
+    assert input_bytes([folder]) == dump.stat().st_size
+    with RunSession([folder], tmp_path / "out", None, RunOptions()) as session:
+        session.discover()
+        assert session.input_bytes == dump.stat().st_size
+
+
+def test_the_workers_module_does_not_import_pandas_or_numpy():
+    # The command imports it first to start workers early; pandas and NumPy would delay them.
+    import subprocess
+    import sys
+
+    code = ("import sys, cxtext.workers; "
+            "print(sorted(m for m in ('pandas', 'numpy', 'cxtext.tagger', 'cxtext.ingest') if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
