@@ -19,7 +19,7 @@ import secrets
 import time
 from collections import Counter, deque
 from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import Executor, ProcessPoolExecutor
+from concurrent.futures import Executor
 from contextlib import ExitStack
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -44,6 +44,7 @@ DEFAULT_WAREHOUSE = Path("out") / "cxtext.duckdb"
 # ResourceSpec, process_resources and the pool live in cxtext.workers (light enough for the command
 # to start workers before importing this module); they are part of this module's interface too.
 from cxtext.workers import (  # noqa: E402
+    ResourcePool,
     ResourceSpec,
     auto_workers,
     process_pool,
@@ -148,15 +149,19 @@ class RunSession:
     """
 
     def __init__(self, inputs: list[str | Path], out_dir: str | Path | None, warehouse: str | Path | None,
-                 options: RunOptions, run_id: str | None = None):
+                 options: RunOptions, run_id: str | None = None, spec: ResourceSpec | None = None):
+        """`spec`: the fingerprinted spec that worker processes were started with for this run
+        (`ResourcePool.spec`); by default `options.spec` is fingerprinted here."""
         if out_dir is None and warehouse is None:
             raise ValueError("a run needs an output directory, a warehouse, or both")
+        if spec is not None and not spec.same_resources(options.spec):
+            raise ValueError(f"the workers were started for {spec}, the run is for {options.spec}")
         self.inputs = [Path(p) for p in inputs]
         self.out_dir = Path(out_dir) if out_dir is not None else None
         self.warehouse_path = Path(warehouse) if warehouse is not None else None
         self.options = options
         self.run_id = run_id or new_run_id()
-        self.spec = options.spec.with_fingerprint()  # what tagging uses in every process
+        self.spec = spec or options.spec.with_fingerprint()  # what tagging uses in every process
         self.started_at = dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
         self.timings: Counter[str] = Counter()
         self.counts: Counter[str] = Counter()
@@ -427,7 +432,7 @@ def tag_chunks_locally(chunks: Iterable[Chunk], spec: ResourceSpec, workers: int
     return ordered_results(chunks, lambda c: pool.submit(tag_chunk, c.records, spec), 2 * workers)
 
 
-def execute(session: RunSession, pool: ProcessPoolExecutor | None = None) -> dict[str, Any]:
+def execute(session: RunSession, pool: ResourcePool | None = None) -> dict[str, Any]:
     """Run every stage of `session` without Prefect; returns the run summary (run.json).
 
     `pool`: worker processes already started for `session.spec` (see `cxtext.workers`), used
@@ -508,11 +513,13 @@ def _empty_quarantine() -> pd.DataFrame:
 
 def run_dump(inputs: list[str | Path], out_dir: str | Path | None, options: RunOptions,
              warehouse: str | Path | None = None, run_id: str | None = None,
-             pool: ProcessPoolExecutor | None = None) -> dict[str, Any]:
+             pool: ResourcePool | None = None) -> dict[str, Any]:
     """Tag `inputs` into `out_dir` (and the warehouse when given) without Prefect; returns run.json.
-    `pool`: worker processes already started for this spec; `execute` shuts them down once tagging
-    ends, and the caller that started them shuts them down if the run fails before (`cxtext run` does)."""
-    with RunSession(inputs, out_dir, warehouse, options, run_id=run_id) as session:
+    `pool`: worker processes already started for this spec, whose spec the run tags with; `execute`
+    shuts them down once tagging ends, and the caller that started them shuts them down if the run
+    fails before (`cxtext run` does)."""
+    spec = pool.spec if pool is not None else None
+    with RunSession(inputs, out_dir, warehouse, options, run_id=run_id, spec=spec) as session:
         return execute(session, pool)
 
 
@@ -583,7 +590,7 @@ def configure_logging() -> None:
         logger.setLevel(logging.INFO)
 
 
-def run_command(args: Any, pool: ProcessPoolExecutor | None = None) -> int:
+def run_command(args: Any, pool: ResourcePool | None = None) -> int:
     """`cxtext run`: plain by default; `--prefect` runs the same stages as the tag_dump flow.
     `pool`: worker processes the command started early (see `early_pool`), used by a plain run."""
     configure_logging()

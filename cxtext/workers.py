@@ -32,6 +32,10 @@ class ResourceSpec:
         """This spec with `token` set from the size and mtime of every lexicon and model file."""
         return replace(self, token=resource_fingerprint(self))
 
+    def same_resources(self, other: "ResourceSpec") -> bool:
+        """Whether both name the same lexicons, model and backend (fingerprints aside)."""
+        return replace(self, token="") == replace(other, token="")
+
     def load(self) -> Any:
         """Load lexicons, segmenter and models (`cxtext.tagger.load_resources`)."""
         from cxtext.tagger import load_resources
@@ -91,17 +95,22 @@ def _init_worker(spec: ResourceSpec) -> None:
         pass
 
 
-def process_pool(spec: ResourceSpec, workers: int) -> ProcessPoolExecutor:
-    """Worker processes that each load the resources once at start-up.
+class ResourcePool(ProcessPoolExecutor):
+    """Worker processes that each load the resources of `spec` once at start-up; a run given the
+    pool tags with that same spec, so the workers never load a second time.
 
     `spawn` because the parent may hold threads (Prefect, Arrow) that `fork` would copy mid-state.
     """
-    return ProcessPoolExecutor(
-        max_workers=workers,
-        mp_context=multiprocessing.get_context("spawn"),
-        initializer=_init_worker,
-        initargs=(spec,),
-    )
+
+    def __init__(self, spec: ResourceSpec, workers: int):
+        super().__init__(max_workers=workers, mp_context=multiprocessing.get_context("spawn"),
+                         initializer=_init_worker, initargs=(spec,))
+        self.spec = spec
+
+
+def process_pool(spec: ResourceSpec, workers: int) -> ResourcePool:
+    """Worker processes that each load the resources for `spec` once at start-up."""
+    return ResourcePool(spec, workers)
 
 
 def auto_workers(total_bytes: int) -> int:
@@ -120,7 +129,7 @@ def input_bytes(inputs: Iterable[str | Path]) -> int | None:
         return None
 
 
-def started_pool(spec: ResourceSpec, workers: int) -> ProcessPoolExecutor:
+def started_pool(spec: ResourceSpec, workers: int) -> ResourcePool:
     """`process_pool` with its processes started now rather than at the first submit (with `spawn`
     the executor starts one process per submit until it is full)."""
     pool = process_pool(spec, workers)
@@ -129,7 +138,7 @@ def started_pool(spec: ResourceSpec, workers: int) -> ProcessPoolExecutor:
     return pool
 
 
-def early_pool(args: Any) -> ProcessPoolExecutor | None:
+def early_pool(args: Any) -> ResourcePool | None:
     """For a plain `cxtext run` (parsed arguments) that will tag on several processes: its worker
     processes, started now, before the caller imports the rest of the run (None otherwise).
 

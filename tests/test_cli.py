@@ -57,16 +57,28 @@ def test_broken_lexicon_folder_names_file_and_line(tmp_path, capsys, workers):
     assert "Traceback" not in err
 
 
-def test_two_workers_started_early_give_the_tables_of_one(tmp_path):
+def test_two_workers_started_early_give_the_tables_of_one(tmp_path, monkeypatch):
     import pandas as pd
 
+    from cxtext import run, workers
+
+    # The run tags with the spec its early workers loaded: one fingerprint of the lexicon and model
+    # files, not a second one that a lexicon edited meanwhile would make differ from the workers'.
+    fingerprints, sessions, real_fingerprint, real_execute = [], [], workers.resource_fingerprint, run.execute
+    monkeypatch.setattr(workers, "resource_fingerprint", lambda spec: fingerprints.append(spec) or real_fingerprint(spec))
+    monkeypatch.setattr(run, "execute", lambda session, pool=None: sessions.append((session.spec, pool and pool.spec))
+                        or real_execute(session, pool))
     rows = ["id,text"] + [f"{i},第{i}位客人：排队等了{i % 50 + 5}分钟，前台态度{'很好' if i % 3 else '很差'}。"
                           for i in range(1, 401)]
     dump = tmp_path / "dump.csv"
     dump.write_text("\n".join(rows) + "\n", encoding="utf-8")
-    for workers in ("1", "2"):
-        assert main(["run", str(dump), "--out", str(tmp_path / f"w{workers}"), "--workers", workers,
+    for workers_arg in ("1", "2"):
+        fingerprints.clear()
+        assert main(["run", str(dump), "--out", str(tmp_path / f"w{workers_arg}"), "--workers", workers_arg,
                      "--chunk-rows", "100", "--no-reports"]) == 0
+        assert len(fingerprints) == 1
+    session_spec, pool_spec = sessions[-1]
+    assert pool_spec == session_spec and session_spec.token
     for table in ("reviews", "mentions"):
         one = pd.read_parquet(tmp_path / "w1" / f"{table}.parquet")
         two = pd.read_parquet(tmp_path / "w2" / f"{table}.parquet")

@@ -249,6 +249,17 @@ def test_pieces_with_unique_ids_keep_every_row_once():
     assert len(pieces_with_unique_ids(records.iloc[:0])) == 1
 
 
+def test_a_session_refuses_workers_started_for_other_resources(tmp_path):
+    # It would tag with the workers' lexicons while its options name others.
+    from cxtext.run import ResourceSpec, RunSession
+
+    started_for = ResourceSpec(lexicon_dir=str(tmp_path / "other-lexicons")).with_fingerprint()
+    with pytest.raises(ValueError, match="other-lexicons"):
+        RunSession([tmp_path], tmp_path / "out", None, RunOptions(), spec=started_for)
+    same = ResourceSpec().with_fingerprint()
+    assert RunSession([tmp_path], tmp_path / "out", None, RunOptions(), spec=same).spec is same
+
+
 def _spec(lexicon_dir: Path):
     from cxtext.run import ResourceSpec
 
