@@ -87,9 +87,10 @@ _BLOCK_TAGS = re.compile(r"<\s*/?\s*(br|p|div|li|tr|h[1-6])\b", re.I)
 _PINYIN = "a-zāáǎàēéěèīíǐìōóǒòūúǔùǖǘǚǜüń"
 _EMOJI = "\U0001F000-\U0001FAFF\u2600-\u27BF\u2B00-\u2BFF\uFE0F\u200D\u20E3"
 _REPEATED_PUNCT = "!?。！？，,~～.…、；;"
+_ENTITY = r"&(?:#\d{1,7}|#x[0-9a-fA-F]{1,6}|[a-zA-Z]{2,8});"
 _EDITS = re.compile(
     r"(?P<tag><[a-zA-Z/!][^<>]{0,300}>)"
-    r"|(?P<entity>&(?:#\d{1,7}|#x[0-9a-fA-F]{1,6}|[a-zA-Z]{2,8});)"
+    rf"|(?P<entity>{_ENTITY})"
     rf"|(?<=[\u4e00-\u9fff])(?P<ruby>[(（][{_PINYIN}]{{1,7}}[1-5]?[)）])"
     rf"|(?P<emoji>[{_EMOJI}]+)"
     rf"|(?P<punct>([{_REPEATED_PUNCT}])\6+)"
@@ -116,14 +117,20 @@ _CJK = re.compile("[\u4e00-\u9fff]")
 _MAY_EDIT = re.compile(rf"[<&(（\t\r\n{_EMOJI}]|\s\s| [{_RUN_MEMBER}] |([{_REPEATED_PUNCT}])\1")
 
 
+# An entity standing for a Chinese character or a space (&#22909;, &nbsp;) is decoded before the
+# other edits look at the text (see _decode_character_entities), so a spaced-out run through it
+# joins and a pinyin annotation after it goes. The others (&amp;, &lt;) are decoded by the edits
+# themselves, so what they give is never taken for a tag or another entity.
+_ENTITY_RE = re.compile(_ENTITY)
+
+
 def _replacement(match: re.Match) -> str:
     kind = match.lastgroup
     if kind == "tag":
         # A line or paragraph break separates thoughts: keep it as a clause boundary.
         return "。" if _BLOCK_TAGS.match(match.group()) else ""
     if kind == "entity":
-        text = html.unescape(match.group())
-        return " " if text == "\xa0" else text
+        return html.unescape(match.group())
     if kind == "punct":
         return match.group()[0]
     if kind == "space":
@@ -196,7 +203,46 @@ def _convert_phrases(translated: str) -> str:
     return converted if len(converted) == len(translated) else translated
 
 
+def _decode_character_entities(translated: str) -> tuple[str, list[int], list[int]] | None:
+    """`translated` with every entity for a Chinese character or a space replaced by that
+    character (translated like the rest; any space as " ") and, per character, its [start, end)
+    span in `translated`; None when there is no such entity."""
+    pieces: list[str] = []
+    starts: list[int] = []
+    ends: list[int] = []
+    cursor = 0
+    for match in _ENTITY_RE.finditer(translated) if "&" in translated else ():
+        char = _translate(html.unescape(match.group()))
+        if char.isspace():
+            char = " "
+        elif len(char) != 1 or not _CJK.match(char):
+            continue
+        m_start, m_end = match.span()
+        pieces += [translated[cursor:m_start], char]
+        starts += [*range(cursor, m_start), m_start]
+        ends += [*range(cursor + 1, m_start + 1), m_end]
+        cursor = m_end
+    if not pieces:
+        return None
+    pieces.append(translated[cursor:])
+    starts.extend(range(cursor, len(translated)))
+    ends.extend(range(cursor + 1, len(translated) + 1))
+    return "".join(pieces), starts, ends
+
+
 def _apply_edits(translated: str, original: str) -> Normalized:
+    decoded = _decode_character_entities(translated)
+    if decoded is None:
+        return _strip(_edited(translated, original))
+    norm = _edited(decoded[0], original)
+    # Spans in the decoded text → spans in the original: a decoded character covers its entity.
+    starts, ends = decoded[1], decoded[2]
+    return _strip(Normalized(norm.text, original, tuple(starts[s] for s in norm.starts),
+                             tuple(ends[e - 1] for e in norm.ends)))
+
+
+def _edited(translated: str, original: str) -> Normalized:
+    """The edits applied to `translated`, with spans into `translated` itself."""
     pieces: list[str] = []
     starts: list[int] = []
     ends: list[int] = []
@@ -226,7 +272,7 @@ def _apply_edits(translated: str, original: str) -> Normalized:
     pieces.append(translated[cursor:])
     starts.extend(range(cursor, len(translated)))
     ends.extend(range(cursor + 1, len(translated) + 1))
-    return _strip(Normalized("".join(pieces), original, tuple(starts), tuple(ends)))
+    return Normalized("".join(pieces), original, tuple(starts), tuple(ends))
 
 
 def _strip(norm: Normalized) -> Normalized:

@@ -82,7 +82,7 @@ def test_quick_edit_check_never_misses_an_edit():
     pieces = ["很好", "等", "<", "br>", "&", "amp;", "(", "（", "duì", ")", "😡", "☀", "\ufe0f", "！", "，", ",",
               "…", "。", " ", "\t", "\u00a0", "\u3000", "a", "1", "好"]
     spaced = ["差 ", "好 ", "4 ", "很好 ", " ", "a", "<", "br>", "，", "!!"]  # runs and their edges
-    texts = [t for t, _ in CASES + SPACED_OUT]
+    texts = [t for t, _ in CASES + SPACED_OUT] + [t for t, _, _ in ENTITIES_IN_RUNS]
     texts += ["".join(rng.choice(pieces) for _ in range(rng.randint(1, 10))) for _ in range(2000)]
     texts += ["".join(rng.choice(spaced) for _ in range(rng.randint(1, 10))) for _ in range(500)]
     edited = runs = 0
@@ -192,6 +192,34 @@ def test_joined_word_maps_back_to_the_spaced_original():
     start = norm.text.index("等了40分钟")
     s, e = norm.to_original(start, start + 6)
     assert mixed[s:e] == "等 了 4 0 分 钟"
+
+
+# An HTML entity standing for a Chinese character or a space is that character: a spaced-out run
+# through it joins like any other, and the character it gives maps back to the whole entity.
+ENTITIES_IN_RUNS = [
+    # (original, normalised, the original text behind each normalised character)
+    ("好 &#22909; 好", "好好好", ["好", "&#22909;", "好"]),
+    ("服 务&nbsp;态 度", "服务态度", ["服", "务", "态", "度"]),
+    ("服 &#x52a1; 态 度 差", "服务态度差", ["服", "&#x52a1;", "态", "度", "差"]),
+    ("服&#x52a1; 态 度 差", "服务 态度差", ["服", "&#x52a1;", " ", "态", "度", "差"]),  # as 服务 态 度 差
+    ("前&#12288;台 很 凶", "前台很凶", ["前", "台", "很", "凶"]),  # an ideographic space
+    ("房 &#38291; 很 髒", "房间很脏", ["房", "&#38291;", "很", "髒"]),  # 間, made simplified too
+    ("等了&#20037;(jiǔ)", "等了久", ["等", "了", "&#20037;"]),  # its pinyin annotation goes
+]
+
+
+@pytest.mark.parametrize("original, expected, behind", ENTITIES_IN_RUNS)
+def test_entities_for_characters_and_spaces_join_like_the_characters(original, expected, behind):
+    norm = normalize(original)
+    assert norm.text == expected
+    assert [original[slice(*norm.to_original(i, i + 1))] for i in range(len(norm.text))] == behind
+
+
+def test_other_entities_are_never_taken_for_markup_or_entities():
+    # Only what stands for a character or a space is decoded before the other edits: an escaped
+    # tag stays text, and an escaped entity is decoded once.
+    assert normalize("好 吃&lt;br&gt;").text == "好 吃<br>"
+    assert normalize("好 好 &amp;#22909; 好").text == "好 好 &#22909; 好"
 
 
 def test_spaced_out_complaints_are_tagged_with_original_evidence():
