@@ -18,7 +18,7 @@ TRAPS = [
     ("床单没有洗干净", "hygiene", "neg"),
     # ... and across a causative before a feeling
     ("前台的态度实在不让人满意", "staff_attitude", "neg"),
-    ("送货时间太不让人满意了", "waiting_time", "neg"),
+    ("配送时间一点也不让人满意", "waiting_time", "neg"),
     ("收银员的态度一点也不令人失望", "staff_attitude", "pos"),
     # a negation after the term that closes its clause flips it too
     ("护士说话很冲，一点耐心都没有", "staff_attitude", "neg"),
