@@ -38,6 +38,8 @@ _PUNCT = re.escape("".join(sorted(CLAUSE_PUNCT)))
 _CLAUSE_TEXT_RE = re.compile(f"[^{_PUNCT}]+")
 # The same runs without whitespace at either end (\s is str.isspace, as in str.strip).
 _CLAUSE_TRIMMED_RE = re.compile(rf"[^\s{_PUNCT}](?:[^{_PUNCT}]*[^\s{_PUNCT}])?")
+# Between two clauses of one sentence there is no full stop, question or exclamation mark.
+_SENTENCE_END_RE = re.compile("[。！？!?；;\n]")
 NEGATION_WINDOW = 6
 # What may follow a closing negation (一点耐心都没有啊): sentence-final particles only.
 TAIL_PARTICLES = "了啊呀呢的吧哦哈嘛"
@@ -201,7 +203,50 @@ class Detector:
         for c, clause_matches in by_clause.items():
             mentions.extend(self._clause_mentions(text, clauses, c, clause_matches, by_clause, claimed))
         mentions.extend(phrases)
-        return dedupe_mentions(mentions), is_log
+        return dedupe_mentions(self._without_conceded(mentions, text, clauses)), is_log
+
+    def _without_conceded(self, mentions: list[Mention], text: str, clauses) -> list[Mention]:
+        """Drop a judgement the customer concedes and then answers: in 虽然有点贵，但是很值 the
+        price complaint is granted only to be outweighed, so the review's price verdict is 值.
+
+        A mention yields when a concession marker (虽然, 尽管) comes before it in its clause, the
+        next clause opens with a contrast word (但是, 不过), and that clause or a later one of the
+        same sentence holds the opposite judgement of the same category from a signal (a verdict
+        on the same thing). An aspect there names something else and does not answer it:
+        虽然前台态度不好，但是经理很热情 keeps the complaint about the front desk."""
+        concession = self._marker_res.get("concession")
+        if concession is None or not concession.search(text):
+            return mentions
+        verdicts: dict[int, list[Mention]] = {}
+        subjects: set[tuple[int, str]] = set()  # (clause, category) with an aspect or topic of its own
+        for m in mentions:
+            if self.lexicon.rule(m.rule.split("+")[0]).role == "signal":
+                verdicts.setdefault(m.clause, []).append(m)
+            else:
+                subjects.add((m.clause, m.category))
+        kept = []
+        for m in mentions:
+            if m.polarity == "neu" or not concession.search(text, clauses[m.clause][0], m.start):
+                kept.append(m)
+                continue
+            answered = any(a.category == m.category and a.polarity not in ("neu", m.polarity)
+                           and (c, m.category) not in subjects
+                           for c in self._answering_clauses(text, clauses, m.clause) for a in verdicts.get(c, ()))
+            if not answered:
+                kept.append(m)
+        return kept
+
+    def _answering_clauses(self, text: str, clauses, c: int) -> list[int]:
+        """The clauses after clause `c` in its sentence, when the first of them opens with a
+        contrast word; else none."""
+        if c + 1 >= len(clauses) or not text.startswith(tuple(self._contrast), clauses[c + 1][0]):
+            return []
+        out = []
+        for k in range(c + 1, len(clauses)):
+            if _SENTENCE_END_RE.search(text, clauses[k - 1][1], clauses[k][0]):
+                break
+            out.append(k)
+        return out
 
     def _clause_mentions(self, text: str, clauses, c: int, matches: list[_Match],
                          by_clause: dict[int, list[_Match]], claimed: list[tuple[int, int, str]]) -> list[Mention]:

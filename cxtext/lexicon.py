@@ -22,7 +22,7 @@ STAGES = ("pre", "arrival", "service", "payment", "post")
 POLARITIES = ("neg", "pos", "neu")
 ROLES = ("signal", "aspect", "topic", "opinion")
 SCOPES = ("clause", "window", "review")
-MARKER_KINDS = ("contrast", "wish", "wish_tail", "hearsay", "keep", "negation_tail")
+MARKER_KINDS = ("contrast", "wish", "wish_tail", "hearsay", "keep", "negation_tail", "concession")
 # Markers read on the raw text after a term rather than as words of their own: not user words
 # (都没有 as one word would change how jieba cuts 我们都没有, and the sentiment model's tokens).
 MARKERS_NOT_WORDS = ("negation_tail",)

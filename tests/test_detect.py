@@ -36,6 +36,12 @@ TRAPS = [
     # contrast: a negative mention wins at review level
     ("房间很干净，就是卫生间有点脏", "hygiene", "neg"),
     ("虽然环境不错，但是服务员态度很差", "staff_attitude", "neg"),
+    # a conceded judgement answered by the opposite verdict on the same thing yields to it
+    ("虽然有点贵，但是很值", "price", "pos"),
+    ("牛腩虽然小贵，但也值了", "price", "pos"),
+    # ... not when the answer names someone else, nor across a full stop
+    ("虽然前台态度不好，但是经理很热情", "staff_attitude", "neg"),
+    ("虽然贵了点。但是服务好", "price", "neg"),
     # expectation, wish and hearsay
     ("希望下次不用排这么久", "waiting_time", "neg"),
     ("送餐快点就更好了", "waiting_time", "neg"),
