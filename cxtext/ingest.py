@@ -584,11 +584,9 @@ def _with_sheet(row: tuple, title: str, named: dict[tuple, tuple]) -> tuple:
     return n, named[header], values + [title], raw, problem
 
 
-def _read_parquet(path: Path, batch_rows: int) -> Iterator[tuple]:
-    """Parquet record batches; every value becomes a string like the other formats'."""
-    import pyarrow.parquet as pq
-
-    pfile = pq.ParquetFile(path)
+def _read_parquet(pfile: Any, batch_rows: int) -> Iterator[tuple]:
+    """Parquet record batches of an open ParquetFile; every value becomes a string like the other
+    formats'."""
     columns = _header(pfile.schema_arrow.names)
     n = 0
     for batch in pfile.iter_batches(batch_size=batch_rows):
@@ -609,6 +607,26 @@ def _arrow_cells(array: Any) -> list[str]:
     return [_cell(v) for v in values]
 
 
+def _binary_positions(schema: Any) -> frozenset[int]:
+    """Positions of the columns whose Arrow type holds bytes rather than text (a dictionary of
+    them included): such a column may hold a UUID or an image, whose bytes are not UTF-8."""
+    import pyarrow as pa
+
+    def holds_bytes(dtype: Any) -> bool:
+        if pa.types.is_dictionary(dtype):
+            dtype = dtype.value_type
+        return (pa.types.is_binary(dtype) or pa.types.is_large_binary(dtype)
+                or pa.types.is_fixed_size_binary(dtype) or pa.types.is_binary_view(dtype))
+
+    return frozenset(i for i, f in enumerate(schema) if holds_bytes(f.type))
+
+
+def _as_hex(value: str) -> str:
+    """An undecodable value as 0x and the lowercase hex of its bytes (exactly those read:
+    surrogateescape gives them back)."""
+    return "0x" + value.encode("utf-8", "surrogateescape").hex()
+
+
 # --- records, quarantine and chunks ----------------------------------------------------------
 
 @dataclass(frozen=True)
@@ -626,11 +644,14 @@ class IngestChunk:
 
 @dataclass(frozen=True)
 class _Columns:
-    """Where the text, the id and the passthrough values are in rows with these columns."""
+    """Where the text, the id and the passthrough values are in rows with these columns.
+    `hexable`: passthrough columns of a binary Arrow type, whose undecodable values are written
+    as hex instead of quarantining the row (see Ingestor._check)."""
 
     text: int
     id: int | None
     passthrough: tuple[tuple[int, str], ...]
+    hexable: frozenset[int] = frozenset()
 
 
 def _str_series(values: Sequence) -> pd.Series:
@@ -721,6 +742,8 @@ class _FileState:
     n_accepted: int = 0
     n_read: int = 0
     digest: "_FileDigest | None" = None  # the file's sha256, finished while it is read
+    binary_columns: frozenset = frozenset()  # positions of a Parquet file's binary-typed columns
+    hexed: dict = field(default_factory=dict)  # position -> name of the columns written as hex
 
     def pending(self) -> int:
         return len(self.accepted) + len(self.quarantined)
@@ -749,7 +772,7 @@ class Ingestor:
 
     Parameters are stored as given; `iter_chunks` does the work and leaves `files` (one dict per
     input file read: path, size, sha256, encoding, format, rows_read, rows_accepted,
-    rows_quarantined, text_col, id_col, error) and `counts` (rows_read, rows_accepted,
+    rows_quarantined, text_col, id_col, hex_columns, error) and `counts` (rows_read, rows_accepted,
     rows_quarantined, by_reason) describing the last run.
 
     `skip_known`: called with each file's sha256 before any of its rows is read; a file for which
@@ -847,8 +870,17 @@ class Ingestor:
             return None
         if fmt in ("xlsx", "parquet"):
             info.update(encoding="utf-8")  # both formats store text as UTF-8 by definition
-            return _read_xlsx(path, self._is_header) if fmt == "xlsx" else _read_parquet(path, self.chunk_rows)
+            return _read_xlsx(path, self._is_header) if fmt == "xlsx" else self._parquet_rows(state)
         return self._open_text(state, scan, fmt)
+
+    def _parquet_rows(self, state: _FileState) -> Iterator[tuple]:
+        """The rows of a Parquet file, its binary-typed columns noted before the first row. The
+        file is opened on the first row asked for, so a broken file is an UNREADABLE_FILE row."""
+        import pyarrow.parquet as pq
+
+        pfile = pq.ParquetFile(state.path)
+        state.binary_columns = _binary_positions(pfile.schema_arrow)
+        yield from _read_parquet(pfile, self.chunk_rows)
 
     def _is_header(self, cells: list[str]) -> int:
         """How a table row names the text column: NAMES_TEXT_COLUMN (a known name or text_col),
@@ -899,6 +931,8 @@ class Ingestor:
         if isinstance(cols, tuple):
             problem = cols
         problem = problem or self._check(columns, values, cols)
+        if problem is None and cols.hexable:
+            _hex_undecodable(state, columns, values, cols.hexable)
         if problem is None:
             text = values[cols.text]
             given = values[cols.id].strip() if cols.id is not None else ""
@@ -914,10 +948,13 @@ class Ingestor:
         state.quarantine(n, *problem, raw if raw is not None else state.separator.join(values or ()))
 
     def _check(self, columns: tuple[str, ...], values: list[str], cols: _Columns) -> tuple[str, str] | None:
-        """(code, detail) when a parsed row cannot be tagged: undecodable, empty or too long."""
+        """(code, detail) when a parsed row cannot be tagged: undecodable, empty or too long.
+        Undecodable bytes in a hexable column (cols.hexable) are a value, not a wrong encoding."""
         if _SURROGATE.search("\x00".join(values)):
-            bad = [name for name, v in zip(columns, values) if _SURROGATE.search(v)]
-            return codes.DECODE_ERROR, f"undecodable bytes in column(s) {', '.join(bad)}"
+            bad = [name for i, (name, v) in enumerate(zip(columns, values))
+                   if i not in cols.hexable and _SURROGATE.search(v)]
+            if bad:
+                return codes.DECODE_ERROR, f"undecodable bytes in column(s) {', '.join(bad)}"
         text = values[cols.text]
         if not text.strip(_BLANK):
             return codes.EMPTY_TEXT, f"column {columns[cols.text]} is empty"
@@ -931,7 +968,7 @@ class Ingestor:
         if cached is None:
             if len(state.layouts) > 1000:  # JSON lines with ever-new key sets: keep the cache small
                 state.layouts.clear()
-            cached = state.layouts[columns] = self._new_layout(columns)
+            cached = state.layouts[columns] = self._new_layout(columns, state.binary_columns)
             if isinstance(cached, tuple) and state.info["error"] is None:
                 state.info["error"] = f"{cached[0]}: {cached[1]}"
             elif isinstance(cached, _Columns) and state.info["text_col"] is None:
@@ -939,7 +976,7 @@ class Ingestor:
                 state.info["id_col"] = None if cached.id is None else columns[cached.id]
         return cached
 
-    def _new_layout(self, columns: tuple[str, ...]) -> _Columns | tuple[str, str]:
+    def _new_layout(self, columns: tuple[str, ...], binary_columns: frozenset[int]) -> _Columns | tuple[str, str]:
         text = _find_column(columns, self.text_col, TEXT_COLUMN_NAMES, _TEXT_WORDS)
         listed = ", ".join(columns) or "(none)"
         if text is None:
@@ -948,7 +985,8 @@ class Ingestor:
         ident = _find_column([c if i != text else "" for i, c in enumerate(columns)], self.id_col, ID_COLUMN_NAMES)
         if ident is None and self.id_col is not None:
             return codes.NO_ID_COLUMN, f"no column {self.id_col!r}; columns are: {listed}"
-        return _Columns(text, ident, _passthrough(columns, (text, ident)))
+        # The text and the id must be read as text: undecodable bytes there quarantine the row.
+        return _Columns(text, ident, _passthrough(columns, (text, ident)), binary_columns - {text, ident})
 
     def _close(self, state: _FileState) -> None:
         if state.digest is not None:
@@ -956,12 +994,26 @@ class Ingestor:
             state.info.update(sha256=sha256, size=hashed if sha256 else state.info["size"])
         quarantined = state.n_read - state.n_accepted
         state.info.update(rows_read=state.n_read, rows_accepted=state.n_accepted, rows_quarantined=quarantined)
+        if state.hexed:
+            state.info["hex_columns"] = [name for _, name in sorted(state.hexed.items())]
+            log.warning("%s: bytes that are not UTF-8 in binary column(s) %s kept as 0x hex",
+                        state.path, ", ".join(state.info["hex_columns"]))
         self.counts["rows_read"] += state.n_read
         self.counts["rows_accepted"] += state.n_accepted
         self.counts["rows_quarantined"] += quarantined
         by_reason = self.counts["by_reason"]
         for reason, n in state.by_reason.items():
             by_reason[reason] = by_reason.get(reason, 0) + n
+
+
+def _hex_undecodable(state: _FileState, columns: tuple[str, ...], values: list[str],
+                     hexable: frozenset[int]) -> None:
+    """Write the undecodable values of the hexable columns as hex, in place, noting their
+    columns in `state.hexed` (the file's entry lists them)."""
+    for i in hexable:
+        if _SURROGATE.search(values[i]):
+            values[i] = _as_hex(values[i])
+            state.hexed.setdefault(i, columns[i])
 
 
 def _txt_format(head: str) -> str:
@@ -1013,7 +1065,7 @@ def _zero_counts() -> dict:
 def _file_info(path: Path, skipped_reason: str | None = None) -> dict:
     info = {"path": str(path), "size": None, "sha256": None, "encoding": None,
             "format": FORMATS.get(path.suffix.lower()), "rows_read": 0, "rows_accepted": 0,
-            "rows_quarantined": 0, "text_col": None, "id_col": None, "error": None}
+            "rows_quarantined": 0, "text_col": None, "id_col": None, "hex_columns": [], "error": None}
     if skipped_reason:
         info.update(format="skipped", error=f"{codes.UNSUPPORTED_FORMAT}: {skipped_reason}")
         try:

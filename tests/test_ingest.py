@@ -616,6 +616,93 @@ def test_parquet_float32_values_read_as_written(tmp_path):
     assert list(records["评分"]) == ["4.1", "2", ""]  # was "4.099999904632568"
 
 
+# A UUID and the first bytes of a PNG: neither is UTF-8, so neither can be read as text.
+ORDER_UUID = bytes.fromhex("3f2a9c41d07e4b8a95e6017c3db2f4a8")
+PNG_HEAD = b"\x89PNG\r\n\x1a\n"
+
+
+def _binary_arrow_array(values: list, binary_type: str):
+    import pyarrow as pa
+
+    if binary_type == "dictionary":
+        return pa.array(values, pa.binary()).dictionary_encode()
+    return pa.array(values, getattr(pa, binary_type)())
+
+
+@pytest.mark.parametrize("thumb_type", ["binary", "large_binary", "binary_view", "dictionary"])
+def test_parquet_binary_passthrough_columns_are_kept_as_hex(tmp_path, caplog, thumb_type):
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    table = pa.table({
+        "review_id": ["b1", "b2", "b3"],
+        "content": ["骑手把餐放在门口就走了", "米饭夹生，汤倒是熬得很鲜", "退款两天就到账了"],
+        "order_id": pa.array([ORDER_UUID, ORDER_UUID[::-1], None], pa.binary(16)),
+        "thumb": _binary_arrow_array([PNG_HEAD, None, "无图".encode()], thumb_type),
+    })
+    path = tmp_path / "orders.parquet"
+    pq.write_table(table, path)
+    records, quarantine, ing, _ = ingest(path)
+    assert quarantine.empty and list(records.review_id) == ["b1", "b2", "b3"]
+    assert list(records.order_id) == ["0x" + ORDER_UUID.hex(), "0x" + ORDER_UUID[::-1].hex(), ""]
+    assert list(records.thumb) == ["0x89504e470d0a1a0a", "", "无图"]  # UTF-8 bytes stay text
+    assert ing.files[0]["hex_columns"] == ["order_id", "thumb"]
+    warnings = [r.getMessage() for r in caplog.records if "hex" in r.getMessage()]
+    assert len(warnings) == 1 and "order_id, thumb" in warnings[0] and "orders.parquet" in warnings[0]
+    assert_accounting(ing, records, quarantine)
+
+
+@pytest.mark.parametrize("column", ["content", "review_id"])
+def test_parquet_undecodable_text_or_id_bytes_still_quarantine_their_row(tmp_path, column):
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    ids = [b"c1", b"c2", b"c3"]
+    texts = ["空调一直漏水".encode(), "前台态度冷淡".encode(), "床单有污渍".encode()]
+    (ids if column == "review_id" else texts)[1] = "前台态度冷淡".encode("gbk")
+    table = pa.table({"review_id": pa.array(ids, pa.binary()), "content": pa.array(texts, pa.binary()),
+                      "thumb": pa.array([PNG_HEAD] * 3, pa.binary())})
+    path = tmp_path / "rooms.parquet"
+    pq.write_table(table, path)
+    records, quarantine, ing, _ = ingest(path)
+    assert list(records.review_id) == ["c1", "c3"] and list(records.thumb) == ["0x" + PNG_HEAD.hex()] * 2
+    assert list(quarantine.reason_code) == [codes.DECODE_ERROR]
+    assert (quarantine.source_file[0], quarantine.source_row[0]) == (str(path), 2)
+    assert quarantine.detail[0] == f"undecodable bytes in column(s) {column}"
+    assert_accounting(ing, records, quarantine)
+
+
+def test_parquet_binary_text_column_holding_utf8_is_read_as_text(tmp_path):
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    # Writers that do not mark strings as UTF-8 leave every text column binary.
+    texts = ["快递绕了一圈第四天才送到", "纸箱外缠了三层胶带，杯子一个没碎"]
+    table = pa.table({"评论": pa.array([t.encode() for t in texts], pa.binary()),
+                      "门店": pa.array(["城东店".encode(), "城西店".encode()], pa.large_binary())})
+    pq.write_table(table, tmp_path / "plain.parquet")
+    records, quarantine, ing, _ = ingest(tmp_path / "plain.parquet")
+    assert list(records.text) == texts and list(records["门店"]) == ["城东店", "城西店"]
+    assert quarantine.empty and ing.files[0]["hex_columns"] == []
+
+
+@pytest.mark.parametrize("name, body", [
+    ("shops.csv", "编号,评论,门店\n1,拉面筋道，牛肉片切得薄,".encode() + "城东店".encode("gbk") + "\n2,酸辣汤咸得发苦,城西店\n".encode()),
+    ("shops.jsonl", '{"评论": "拉面筋道，牛肉片切得薄", "门店": "'.encode() + "城东店".encode("gbk")
+     + '"}\n{"评论": "酸辣汤咸得发苦", "门店": "城西店"}\n'.encode()),
+], ids=["csv", "jsonl"])
+def test_text_formats_still_quarantine_undecodable_bytes_in_any_column(tmp_path, name, body):
+    # In a text file a byte the encoding cannot read means the file's encoding is wrong, not
+    # that the column holds bytes: no hex passthrough there.
+    path = tmp_path / name
+    path.write_bytes(body)
+    records, quarantine, ing, _ = ingest(path)
+    assert list(records.text) == ["酸辣汤咸得发苦"]
+    assert list(quarantine.reason_code) == [codes.DECODE_ERROR] and quarantine.source_row[0] == 1
+    assert quarantine.detail[0] == "undecodable bytes in column(s) 门店"
+    assert ing.files[0]["hex_columns"] == []
+
+
 def test_json_array_and_unsupported_and_unreadable_files(tmp_path):
     (tmp_path / "a.json").write_text(json.dumps([{"text": "客服回复很及时"}, "不是对象"], ensure_ascii=False), "utf-8")
     (tmp_path / "b.docx").write_bytes(b"PK\x03\x04 not really")
