@@ -986,7 +986,9 @@ class Ingestor:
         if ident is None and self.id_col is not None:
             return codes.NO_ID_COLUMN, f"no column {self.id_col!r}; columns are: {listed}"
         # The text and the id must be read as text: undecodable bytes there quarantine the row.
-        return _Columns(text, ident, _passthrough(columns, (text, ident)), binary_columns - {text, ident})
+        # A binary id (a UUID order_id) is an identifier like any other written as hex; only the text
+        # must decode, since it is what gets tagged.
+        return _Columns(text, ident, _passthrough(columns, (text, ident)), binary_columns - {text})
 
     def _close(self, state: _FileState) -> None:
         if state.digest is not None:

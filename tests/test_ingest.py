@@ -652,14 +652,14 @@ def test_parquet_binary_passthrough_columns_are_kept_as_hex(tmp_path, caplog, th
     assert_accounting(ing, records, quarantine)
 
 
-@pytest.mark.parametrize("column", ["content", "review_id"])
-def test_parquet_undecodable_text_or_id_bytes_still_quarantine_their_row(tmp_path, column):
+def test_parquet_undecodable_text_bytes_still_quarantine_their_row(tmp_path):
     import pyarrow as pa
     import pyarrow.parquet as pq
 
+    column = "content"
     ids = [b"c1", b"c2", b"c3"]
     texts = ["空调一直漏水".encode(), "前台态度冷淡".encode(), "床单有污渍".encode()]
-    (ids if column == "review_id" else texts)[1] = "前台态度冷淡".encode("gbk")
+    texts[1] = "前台态度冷淡".encode("gbk")
     table = pa.table({"review_id": pa.array(ids, pa.binary()), "content": pa.array(texts, pa.binary()),
                       "thumb": pa.array([PNG_HEAD] * 3, pa.binary())})
     path = tmp_path / "rooms.parquet"
@@ -669,6 +669,20 @@ def test_parquet_undecodable_text_or_id_bytes_still_quarantine_their_row(tmp_pat
     assert list(quarantine.reason_code) == [codes.DECODE_ERROR]
     assert (quarantine.source_file[0], quarantine.source_row[0]) == (str(path), 2)
     assert quarantine.detail[0] == f"undecodable bytes in column(s) {column}"
+    assert_accounting(ing, records, quarantine)
+
+
+def test_parquet_binary_id_column_keeps_undecodable_ids_as_hex(tmp_path):
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    # A UUID order_id is the id column by its name; its rows are tagged under the hex of the id.
+    table = pa.table({"order_id": pa.array([ORDER_UUID, b"d2"], pa.binary()),
+                      "content": ["洗手池的水龙头一直滴水", "被套上有一根长头发"]})
+    pq.write_table(table, tmp_path / "ids.parquet")
+    records, quarantine, ing, _ = ingest(tmp_path / "ids.parquet")
+    assert quarantine.empty and list(records.review_id) == ["0x" + ORDER_UUID.hex(), "d2"]
+    assert ing.files[0]["id_col"] == "order_id" and ing.files[0]["hex_columns"] == ["order_id"]
     assert_accounting(ing, records, quarantine)
 
 
