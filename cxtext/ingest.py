@@ -645,7 +645,7 @@ class IngestChunk:
 @dataclass(frozen=True)
 class _Columns:
     """Where the text, the id and the passthrough values are in rows with these columns.
-    `hexable`: passthrough columns of a binary Arrow type, whose undecodable values are written
+    `hexable`: the id and passthrough columns of a binary Arrow type, whose undecodable values are written
     as hex instead of quarantining the row (see Ingestor._check)."""
 
     text: int
