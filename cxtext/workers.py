@@ -1,16 +1,18 @@
 """Per-process resources and the worker pool, in a module light enough to import first.
 
-`cxtext run --workers N` starts its worker processes before the parent imports pandas and the rest
-of the run machinery (about a second), so the workers' own start-up (imports and resources, 1.5-2 s)
-overlaps the parent's instead of following it. Nothing here imports pandas, NumPy or the tagger.
+`cxtext run --workers N` gets its workers under way before the parent imports pandas and the rest
+of the run machinery (about a second), so their start-up (imports and resources, 1.5-2 s, paid once
+by a fork server where there is one, see `worker_context`) overlaps the parent's instead of
+following it. Nothing here imports pandas, NumPy or the tagger.
 """
 from __future__ import annotations
 
 import hashlib
+import json
 import multiprocessing
 import os
 from concurrent.futures import ProcessPoolExecutor
-from dataclasses import dataclass, replace
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any, Iterable
 
@@ -96,16 +98,50 @@ def _init_worker(spec: ResourceSpec) -> None:
 
 
 class ResourcePool(ProcessPoolExecutor):
-    """Worker processes that each load the resources of `spec` once at start-up; a run given the
-    pool tags with that same spec, so the workers never load a second time.
-
-    `spawn` because the parent may hold threads (Prefect, Arrow) that `fork` would copy mid-state.
-    """
+    """Worker processes that each hold the resources of `spec`, loaded once; a run given the pool
+    tags with that same spec, so the workers never load a second time. See `worker_context` for
+    how they start."""
 
     def __init__(self, spec: ResourceSpec, workers: int):
-        super().__init__(max_workers=workers, mp_context=multiprocessing.get_context("spawn"),
-                         initializer=_init_worker, initargs=(spec,))
+        context = worker_context(spec)
+        super().__init__(max_workers=workers, mp_context=context, initializer=_init_worker, initargs=(spec,))
         self.spec = spec
+        self.start_method = context.get_start_method()
+
+
+# Read by cxtext._preload in the fork server, which is how a spec reaches a process that runs no
+# function of ours: set only while the server starts.
+PRELOAD_ENV = "CXTEXT_PRELOAD_SPEC"
+
+
+def worker_context(spec: ResourceSpec) -> Any:
+    """How worker processes start: forked from a fork server that loaded the resources of `spec`
+    once, where the platform has one (Linux, macOS); else spawned, each loading its own.
+
+    Spawned workers each import jieba, NumPy and pandas and load the lexicons, the dictionary and
+    the model (1.2-1.5 s of CPU apiece), all at the start of a run while the parent imports too. The
+    fork server does that work once, beside the parent, and every worker is a fork of it that starts
+    with the resources loaded and shares their pages with it until it writes to them (the server
+    freezes its objects out of the garbage collector's reach, whose passes would write to every
+    page). Not plain `fork`: the parent may hold threads (Prefect, Arrow) that `fork` would copy
+    mid-state; the server holds none. The server outlives one run: a later pool with another spec
+    still works, its workers loading their own resources at start-up."""
+    if "forkserver" not in multiprocessing.get_all_start_methods():
+        return multiprocessing.get_context("spawn")
+    from multiprocessing import forkserver
+
+    context = multiprocessing.get_context("forkserver")
+    context.set_forkserver_preload(["cxtext._preload"])
+    previous = os.environ.get(PRELOAD_ENV)
+    os.environ[PRELOAD_ENV] = json.dumps(asdict(spec))
+    try:
+        forkserver.ensure_running()  # returns at once; the server loads while the caller goes on
+    finally:
+        if previous is None:
+            os.environ.pop(PRELOAD_ENV, None)
+        else:
+            os.environ[PRELOAD_ENV] = previous
+    return context
 
 
 def process_pool(spec: ResourceSpec, workers: int) -> ResourcePool:
@@ -130,11 +166,16 @@ def input_bytes(inputs: Iterable[str | Path]) -> int | None:
 
 
 def started_pool(spec: ResourceSpec, workers: int) -> ResourcePool:
-    """`process_pool` with its processes started now rather than at the first submit (with `spawn`
-    the executor starts one process per submit until it is full)."""
+    """`process_pool` with its workers under way now rather than at the first submit.
+
+    Spawned workers are started now (the executor starts one per submit until it is full), so
+    their seconds of start-up overlap the parent's. With a fork server nothing is submitted: the
+    server is already loading, a submit would wait here until it has, and once it has a worker forks
+    in milliseconds at the first submit."""
     pool = process_pool(spec, workers)
-    for _ in range(workers):
-        pool.submit(os.getpid)
+    if pool.start_method == "spawn":
+        for _ in range(workers):
+            pool.submit(os.getpid)
     return pool
 
 

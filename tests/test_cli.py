@@ -138,3 +138,39 @@ def test_the_workers_module_does_not_import_pandas_or_numpy():
             "print(sorted(m for m in ('pandas', 'numpy', 'cxtext.tagger', 'cxtext.ingest') if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+def test_the_fork_server_preload_loads_the_spec_it_is_given_and_nothing_otherwise():
+    # Workers forked from the pool's fork server start with the resources it loaded at its start
+    # (cxtext._preload reads the spec from the environment the pool sets for the server only).
+    import subprocess
+    import sys
+
+    code = ("import dataclasses, gc, json, os, sys\n"
+            "from cxtext.workers import PRELOAD_ENV, ResourceSpec, _PROCESS_RESOURCES\n"
+            "spec = ResourceSpec().with_fingerprint()\n"
+            "if sys.argv[1] == 'set':\n"
+            "    os.environ[PRELOAD_ENV] = json.dumps(dataclasses.asdict(spec))\n"
+            "import cxtext._preload\n"
+            "print(list(_PROCESS_RESOURCES) == [spec], gc.get_freeze_count() > 0)\n")
+    runs = {how: subprocess.run([sys.executable, "-c", code, how], capture_output=True, text=True, check=True)
+            for how in ("set", "unset")}
+    assert runs["set"].stdout.split() == ["True", "True"]
+    assert runs["unset"].stdout.split() == ["False", "False"]
+
+
+def test_a_pool_tags_with_workers_forked_from_the_preloaded_server_where_there_is_one():
+    import multiprocessing
+    import os
+
+    from cxtext.workers import ResourceSpec, started_pool
+
+    pool = started_pool(ResourceSpec().with_fingerprint(), 1)
+    try:
+        parent_of_worker = pool.submit(os.getppid).result(timeout=120)
+    finally:
+        pool.shutdown()
+    if "forkserver" in multiprocessing.get_all_start_methods():
+        assert pool.start_method == "forkserver" and parent_of_worker != os.getpid()
+    else:
+        assert pool.start_method == "spawn" and parent_of_worker == os.getpid()
