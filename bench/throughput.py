@@ -7,8 +7,11 @@ bundled sample repeated), measures:
   reference: the segmentation limit that the issue sets the targets against;
 * the naive peer, `df.text.apply(jieba.lcut)` plus `SnowNLP(text).sentiments`, on a subset;
 * `cxtext run DUMP --out DIR --workers W --no-reports` in a child process for each W: wall time
-  from start to exit, CPU time of the process tree (`RUSAGE_CHILDREN`), peak RSS of the whole tree
-  (parent + workers, sampled every 0.2 s with psutil) and the first-row time from run.json; each
+  from start to exit, CPU time of the process tree (`RUSAGE_CHILDREN`, plus the sampled CPU time of
+  the pool's fork server and its workers, which it does not count), peak RSS and peak PSS of
+  the whole tree (parent, fork server, workers; sampled every 0.2 s with psutil). RSS counts a page
+  shared by several processes once per process; PSS divides it among them, so the PSS of the tree
+  is the memory the run holds, while summed RSS overstates it when workers share pages and the first-row time from run.json; each
   worker count runs `--repeats` times (default 2) and the fastest counts, the highest RSS too.
 
 Writes the figures, with the machine's load average before and after, into a section of
@@ -95,6 +98,7 @@ class Measure:
     wall: float
     cpu: float
     peak_rss_mb: float | None = None
+    peak_pss_mb: float | None = None
     extra: dict = field(default_factory=dict)
 
     @property
@@ -165,37 +169,62 @@ def parallel_capacity() -> float:
     return 2 * burn(1) / burn(2)
 
 
-def tree_rss_mb(proc) -> float:
-    """RSS of a process and all its descendants, in MB (processes that vanish are skipped)."""
+def tree_memory_mb(proc) -> tuple[float, float | None]:
+    """Summed RSS and summed PSS of a process and all its descendants, in MB (processes that
+    vanish are skipped; PSS is None where the platform does not report it)."""
     import psutil
 
-    total = 0
+    rss, pss = 0, 0
     for p in [proc] + proc.children(recursive=True):
         try:
-            total += p.memory_info().rss
+            info = p.memory_full_info()
+        except psutil.Error:
+            continue
+        rss += info.rss
+        pss = None if pss is None or not hasattr(info, "pss") else pss + info.pss
+    return rss / 1e6, (pss / 1e6 if pss is not None else None)
+
+
+def unreaped_cpu(proc) -> dict[int, float]:
+    """CPU seconds so far of the processes in the tree that `RUSAGE_CHILDREN` will not count: the
+    pool's fork server, which outlives the run and is not waited for, and the workers it forks and
+    reaps itself. Sampled, so up to one sampling interval of each one's last CPU time is missed."""
+    import psutil
+
+    out = {}
+    for p in proc.children(recursive=True):
+        try:
+            if p.ppid() != proc.pid or "forkserver" in " ".join(p.cmdline()):
+                t = p.cpu_times()
+                out[p.pid] = t.user + t.system
         except psutil.Error:
             pass
-    return total / 1e6
+    return out
 
 
 def cxtext_run(dump: Path, out: Path, workers: int, texts: list[str], extra_args: list[str]) -> Measure:
-    """`cxtext run` in a child process; wall, CPU of the whole tree, peak tree RSS, run.json."""
+    """`cxtext run` in a child process; wall, CPU of the whole tree, peak tree RSS and PSS, run.json."""
     import json
 
     import psutil
 
     cmd = [str(CXTEXT), "run", str(dump), "--out", str(out), "--workers", str(workers), "--no-reports", *extra_args]
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
-    peak = [0.0]
+    peak = [0.0, 0.0]
     w0 = time.perf_counter()
     child = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     proc = psutil.Process(child.pid)
     done = threading.Event()
 
+    unreaped: dict[int, float] = {}
+
     def sample() -> None:
         while not done.is_set():
             try:
-                peak[0] = max(peak[0], tree_rss_mb(proc))
+                rss, pss = tree_memory_mb(proc)
+                peak[0] = max(peak[0], rss)
+                peak[1] = max(peak[1], pss or 0.0)
+                unreaped.update(unreaped_cpu(proc))
             except psutil.Error:
                 pass
             done.wait(0.2)
@@ -209,12 +238,12 @@ def cxtext_run(dump: Path, out: Path, workers: int, texts: list[str], extra_args
     if child.returncode != 0:
         raise SystemExit(f"{' '.join(cmd)} failed:\n{err}")
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
-    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime) + sum(unreaped.values())
     info = json.loads((out / "run.json").read_text(encoding="utf-8"))
     if info["rows_tagged"] != len(texts):
         raise SystemExit(f"cxtext tagged {info['rows_tagged']} of {len(texts)} rows: {info['quarantined_by_reason']}")
     return Measure(f"cxtext run, {workers} worker{'s' if workers > 1 else ''}", len(texts), sum(map(len, texts)),
-                   wall, cpu, peak[0], {"run": info, "cmd": " ".join(cmd[1:])})
+                   wall, cpu, peak[0], peak[1] or None, {"run": info, "cmd": " ".join(cmd[1:])})
 
 
 # --------------------------------------------------------------------------- the report
@@ -241,13 +270,14 @@ def report(n: int, source: str, texts: list[str], raw: list[Measure], peer: Meas
         f"Python {platform.python_version()}. Load average (1 min) before {loads[0]:.2f}, after {loads[1]:.2f}.",
         f"Command: `{' '.join(args.command_line)}`.",
         "",
-        "| what | reviews | wall s | reviews/s | characters/s | CPU s | reviews per CPU s | peak RSS (tree) |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|",
+        "| what | reviews | wall s | reviews/s | characters/s | CPU s | reviews per CPU s | peak RSS (tree) | peak PSS (tree) |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for m in raw + ([peer] if peer else []) + runs:
         rss = f"{fmt(m.peak_rss_mb)} MB" if m.peak_rss_mb else "—"
+        pss = f"{fmt(m.peak_pss_mb)} MB" if m.peak_pss_mb else "—"
         lines.append(f"| {m.name} | {fmt(m.rows)} | {m.wall:.2f} | {fmt(m.rate)} | {fmt(m.char_rate)} | "
-                     f"{m.cpu:.2f} | {fmt(m.cpu_rate)} | {rss} |")
+                     f"{m.cpu:.2f} | {fmt(m.cpu_rate)} | {rss} | {pss} |")
     lines += ["", "Ratios (wall-clock rates; CPU-time rates in brackets):", ""]
     ratio = lambda a, b: f"{a.rate / b.rate:.2f} ({a.cpu_rate / b.cpu_rate:.2f})"  # noqa: E731
     lines.append(f"* {first.name} / raw jieba.lcut: **{ratio(first, lcut)}** (target ≥ 0.70; the faster "
@@ -345,7 +375,9 @@ def main(argv: list[str] | None = None) -> int:
         m = min(tries, key=lambda t: t.wall)
         m.extra["walls"] = [t.wall for t in tries]
         m.peak_rss_mb = max(t.peak_rss_mb for t in tries)  # memory: the worst run counts
-        print(f"  {m.name}: {m.rate:,.0f} reviews/s wall, {m.cpu_rate:,.0f} per CPU s, peak RSS {m.peak_rss_mb:,.0f} MB")
+        m.peak_pss_mb = max((t.peak_pss_mb or 0.0 for t in tries), default=0.0) or None
+        print(f"  {m.name}: {m.rate:,.0f} reviews/s wall, {m.cpu_rate:,.0f} per CPU s, "
+              f"peak RSS {m.peak_rss_mb:,.0f} MB, peak PSS {m.peak_pss_mb or 0:,.0f} MB")
         runs.append(m)
     if args.raw_again:
         again = raw_segmenters(raw_texts, only_lcut=True)[0]
