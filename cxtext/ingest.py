@@ -224,6 +224,7 @@ class _Scan:
     digest: _FileDigest
     head: bytes
     sample: bytes  # up to _SAMPLE_BYTES starting at the first line holding a non-ASCII byte
+    stat: os.stat_result | None = None  # of the file hashed, when it was hashed whole
 
 
 def _scan_file(path: Path, whole: bool = False) -> _Scan:
@@ -258,7 +259,8 @@ def _scan_file(path: Path, whole: bool = False) -> _Scan:
                 break
         if whole and not _same_file(os.fstat(fh.fileno()), hashed_file, _path_stat(path)):
             changed = RuntimeError("the file was replaced or changed while it was hashed")
-    return _Scan(max(size, offset), _FileDigest(path, digest, offset, rest_fd, changed), head, bytes(sample))
+    return _Scan(max(size, offset), _FileDigest(path, digest, offset, rest_fd, changed), head, bytes(sample),
+                 hashed_file if whole else None)
 
 
 def _path_stat(path: Path) -> os.stat_result | None:
@@ -742,6 +744,7 @@ class _FileState:
     n_accepted: int = 0
     n_read: int = 0
     digest: "_FileDigest | None" = None  # the file's sha256, finished while it is read
+    hashed_whole: os.stat_result | None = None  # the file as it was hashed, before it was opened to be read
     binary_columns: frozenset = frozenset()  # positions of a Parquet file's binary-typed columns
     hexed: dict = field(default_factory=dict)  # position -> name of the columns written as hex
 
@@ -843,7 +846,7 @@ class Ingestor:
         except OSError as exc:
             state.file_problem(codes.UNREADABLE_FILE, f"{type(exc).__name__}: {exc.strerror or exc}")
             return None
-        state.info["size"], state.digest = scan.size, scan.digest
+        state.info["size"], state.digest, state.hashed_whole = scan.size, scan.digest, scan.stat
         return scan
 
     def _is_known(self, state: _FileState) -> bool:
@@ -993,6 +996,13 @@ class Ingestor:
     def _close(self, state: _FileState) -> None:
         if state.digest is not None:
             sha256, hashed = state.digest.result()
+            if sha256 and state.hashed_whole is not None and not _same_file(state.hashed_whole, _path_stat(state.path)):
+                # Hashed whole, then opened again by path to be read: a path that names another
+                # file now may have been replaced before the reader opened it, so the hash may not
+                # describe the rows read (and a later inbox run would skip that file unread).
+                log.warning("sha256 of %s not recorded: the file was replaced or changed after it was hashed",
+                            state.path)
+                sha256 = None
             state.info.update(sha256=sha256, size=hashed if sha256 else state.info["size"])
         quarantined = state.n_read - state.n_accepted
         state.info.update(rows_read=state.n_read, rows_accepted=state.n_accepted, rows_quarantined=quarantined)

@@ -391,6 +391,21 @@ def test_a_file_replaced_while_hashed_before_reading_records_no_sha256(tmp_path,
     assert len(records) == 30 and ing.files[0]["sha256"] is None
 
 
+def test_a_file_replaced_after_its_hash_and_before_its_rows_records_no_sha256(tmp_path, caplog):
+    # Between the whole-file hash (asked about) and the reading, an exporter replaces the file: the
+    # rows are the new file's, so the old file's hash must not be recorded for them.
+    path = _big_csv(tmp_path / "big.csv", 2_000, "前台办理入住等了半个小时，第")
+    replacement = _big_csv(tmp_path / "new.csv", 30, "另一份导出，第")
+
+    def replace_then_answer(sha):
+        os.replace(replacement, path)
+        return False
+
+    records, _, ing, _ = ingest(path, skip_known=replace_then_answer)
+    assert len(records) == 30 and ing.files[0]["sha256"] is None
+    assert "replaced or changed after it was hashed" in caplog.text
+
+
 # --- columns ----------------------------------------------------------------------------------
 
 @pytest.mark.parametrize("columns,text,ident", [
