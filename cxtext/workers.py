@@ -11,6 +11,7 @@ import hashlib
 import json
 import multiprocessing
 import os
+import sys
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
@@ -116,7 +117,7 @@ PRELOAD_ENV = "CXTEXT_PRELOAD_SPEC"
 
 def worker_context(spec: ResourceSpec) -> Any:
     """How worker processes start: forked from a fork server that loaded the resources of `spec`
-    once, where the platform has one (Linux, macOS); else spawned, each loading its own.
+    once, on Linux; else spawned, each loading its own.
 
     Spawned workers each import jieba, NumPy and pandas and load the lexicons, the dictionary and
     the model (1.2-1.5 s of CPU apiece), all at the start of a run while the parent imports too. The
@@ -125,8 +126,9 @@ def worker_context(spec: ResourceSpec) -> Any:
     freezes its objects out of the garbage collector's reach, whose passes would write to every
     page). Not plain `fork`: the parent may hold threads (Prefect, Arrow) that `fork` would copy
     mid-state; the server holds none. The server outlives one run: a later pool with another spec
-    still works, its workers loading their own resources at start-up."""
-    if "forkserver" not in multiprocessing.get_all_start_methods():
+    still works, its workers loading their own resources at start-up. Linux only: on macOS a
+    process that has loaded NumPy (Accelerate) is not safe to fork, and Windows has no fork."""
+    if not sys.platform.startswith("linux") or "forkserver" not in multiprocessing.get_all_start_methods():
         return multiprocessing.get_context("spawn")
     from multiprocessing import forkserver
 

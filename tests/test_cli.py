@@ -162,6 +162,7 @@ def test_the_fork_server_preload_loads_the_spec_it_is_given_and_nothing_otherwis
 def test_a_pool_tags_with_workers_forked_from_the_preloaded_server_where_there_is_one():
     import multiprocessing
     import os
+    import sys
 
     from cxtext.workers import ResourceSpec, started_pool
 
@@ -170,7 +171,7 @@ def test_a_pool_tags_with_workers_forked_from_the_preloaded_server_where_there_i
         parent_of_worker = pool.submit(os.getppid).result(timeout=120)
     finally:
         pool.shutdown()
-    if "forkserver" in multiprocessing.get_all_start_methods():
+    if sys.platform.startswith("linux") and "forkserver" in multiprocessing.get_all_start_methods():
         assert pool.start_method == "forkserver" and parent_of_worker != os.getpid()
     else:
         assert pool.start_method == "spawn" and parent_of_worker == os.getpid()
