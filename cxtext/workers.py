@@ -125,7 +125,8 @@ def worker_context(spec: ResourceSpec) -> Any:
     with the resources loaded and shares their pages with it until it writes to them (the server
     freezes its objects out of the garbage collector's reach, whose passes would write to every
     page). Not plain `fork`: the parent may hold threads (Prefect, Arrow) that `fork` would copy
-    mid-state; the server holds none. The server outlives one run: a later pool with another spec
+    mid-state; the server runs none of its own (NumPy's BLAS pool shuts its threads down
+    before a fork, for this reason). The server outlives one run: a later pool with another spec
     still works, its workers loading their own resources at start-up. Linux only: on macOS a
     process that has loaded NumPy (Accelerate) is not safe to fork, and Windows has no fork."""
     if not sys.platform.startswith("linux") or "forkserver" not in multiprocessing.get_all_start_methods():
