@@ -174,13 +174,11 @@ class _FileDigest:
     used to sit in front of the first tagged row). hashlib and file reads release the GIL, so the
     thread does not hold up the parsing. The thread reads through a duplicate of the scan's file
     descriptor, so the hash is of the file that was scanned even if the path is replaced or removed
-    meanwhile, and the size recorded is the number of bytes hashed. `error`: why a digest finished
-    in the scan is not to be recorded."""
+    meanwhile, and the size recorded is the number of bytes hashed."""
 
-    def __init__(self, path: Path, digest: Any, hashed: int, rest_fd: int | None,
-                 error: BaseException | None = None):
+    def __init__(self, path: Path, digest: Any, hashed: int, rest_fd: int | None):
         self._path, self._digest, self._hashed = path, digest, hashed
-        self._error = error
+        self._error: BaseException | None = None
         self._reported = False
         self._complete = rest_fd is None
         self._stop = threading.Event()
@@ -233,12 +231,11 @@ def _scan_file(path: Path, whole: bool = False) -> _Scan:
 
     `whole`: hash the whole file here, before any row is read, for a caller that decides from the
     hash whether to read the file at all (the inbox skips files the warehouse holds). The rows are
-    then read through the path again, so the hash is recorded only if the path still names the
-    file that was hashed, unchanged."""
+    then read through the path again, so the scan keeps the stat of the file it hashed, for
+    `_still_hashed_file`."""
     digest, offset, head, sample = hashlib.sha256(), 0, b"", bytearray()
     found = False
     rest_fd = None
-    changed = None
     with open(path, "rb") as fh:
         hashed_file = os.fstat(fh.fileno())
         size = hashed_file.st_size
@@ -257,25 +254,23 @@ def _scan_file(path: Path, whole: bool = False) -> _Scan:
             if found and len(sample) >= _SAMPLE_BYTES and not whole:
                 rest_fd = os.dup(fh.fileno())
                 break
-        if whole and not _same_file(os.fstat(fh.fileno()), hashed_file, _path_stat(path)):
-            changed = RuntimeError("the file was replaced or changed while it was hashed")
-    return _Scan(max(size, offset), _FileDigest(path, digest, offset, rest_fd, changed), head, bytes(sample),
+    return _Scan(max(size, offset), _FileDigest(path, digest, offset, rest_fd), head, bytes(sample),
                  hashed_file if whole else None)
 
 
-def _path_stat(path: Path) -> os.stat_result | None:
+def _still_hashed_file(path: Path, hashed: os.stat_result | None) -> bool:
+    """Whether `path` still names the file whose stat was `hashed` when it was opened to be hashed
+    whole, unchanged since: same device, inode, size, mtime and ctime (every write changes the
+    ctime, and no program can set it back). True when the file was not hashed whole (its hash is
+    taken through the descriptor it is read from)."""
+    if hashed is None:
+        return True
     try:
-        return os.stat(path)
+        now = os.stat(path)
     except OSError:
-        return None
-
-
-def _same_file(*stats: os.stat_result | None) -> bool:
-    """Whether these stats are of one file in one state: same inode, size, mtime and ctime (every
-    write changes the ctime, and no program can set it back)."""
-    keys = {None if st is None else (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns)
-            for st in stats}
-    return len(keys) == 1 and None not in keys
+        return False
+    key = lambda st: (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns)  # noqa: E731
+    return key(now) == key(hashed)
 
 
 def _binary_reason(head: bytes) -> str | None:
@@ -854,7 +849,9 @@ class Ingestor:
         if self.skip_known is None:
             return False
         sha256, _ = state.digest.result()
-        if sha256 is None or not self.skip_known(sha256):
+        # A file changed or replaced while it was hashed is read, not asked about (its hash is
+        # dropped when the file is closed).
+        if sha256 is None or not _still_hashed_file(state.path, state.hashed_whole) or not self.skip_known(sha256):
             return False
         self.known_files.append({"path": str(state.path), "sha256": sha256})
         log.info("%s: already loaded (sha256 %s), not read again", state.path, sha256[:12])
@@ -996,10 +993,11 @@ class Ingestor:
     def _close(self, state: _FileState) -> None:
         if state.digest is not None:
             sha256, hashed = state.digest.result()
-            if sha256 and state.hashed_whole is not None and not _same_file(state.hashed_whole, _path_stat(state.path)):
+            if sha256 and not _still_hashed_file(state.path, state.hashed_whole):
                 # Hashed whole, then opened again by path to be read: a path that names another
-                # file now may have been replaced before the reader opened it, so the hash may not
-                # describe the rows read (and a later inbox run would skip that file unread).
+                # file now (or the same file changed) may have been replaced while it was hashed or
+                # before the reader opened it, so the hash may not describe the rows read (and a
+                # later inbox run would skip that file unread).
                 log.warning("sha256 of %s not recorded: the file was replaced or changed after it was hashed",
                             state.path)
                 sha256 = None
