@@ -203,31 +203,51 @@ def _convert_phrases(translated: str) -> str:
     return converted if len(converted) == len(translated) else translated
 
 
+class _Rebuilt:
+    """Text rebuilt from `source` left to right, each of its characters with the [start, end) span
+    of `source` it came from: stretches kept as they are, matches replaced."""
+
+    def __init__(self, source: str):
+        self.source = source
+        self.pieces: list[str] = []
+        self.starts: list[int] = []
+        self.ends: list[int] = []
+        self.cursor = 0  # how far `source` has been used
+
+    def keep(self, end: int, step: int = 1) -> None:
+        """source[cursor:end] kept, every `step`-th character of it, each at its own position."""
+        self.pieces.append(self.source[self.cursor:end:step])
+        self.starts.extend(range(self.cursor, end, step))
+        self.ends.extend(range(self.cursor + 1, end + 1, step))
+        self.cursor = end
+
+    def replace(self, start: int, end: int, text: str) -> None:
+        """source[cursor:start] kept, then source[start:end] replaced by `text`, whose characters
+        all come from the whole of [start, end)."""
+        self.keep(start)
+        self.pieces.append(text)
+        self.starts.extend([start] * len(text))
+        self.ends.extend([end] * len(text))
+        self.cursor = end
+
+    def finish(self) -> tuple[str, list[int], list[int]]:
+        self.keep(len(self.source))
+        return "".join(self.pieces), self.starts, self.ends
+
+
 def _decode_character_entities(translated: str) -> tuple[str, list[int], list[int]] | None:
     """`translated` with every entity for a Chinese character or a space replaced by that
     character (translated like the rest; any space as " ") and, per character, its [start, end)
     span in `translated`; None when there is no such entity."""
-    pieces: list[str] = []
-    starts: list[int] = []
-    ends: list[int] = []
-    cursor = 0
+    rebuilt = _Rebuilt(translated)
     for match in _ENTITY_RE.finditer(translated) if "&" in translated else ():
         char = _translate(html.unescape(match.group()))
         if char.isspace():
             char = " "
         elif len(char) != 1 or not _CJK.match(char):
             continue
-        m_start, m_end = match.span()
-        pieces += [translated[cursor:m_start], char]
-        starts += [*range(cursor, m_start), m_start]
-        ends += [*range(cursor + 1, m_start + 1), m_end]
-        cursor = m_end
-    if not pieces:
-        return None
-    pieces.append(translated[cursor:])
-    starts.extend(range(cursor, len(translated)))
-    ends.extend(range(cursor + 1, len(translated) + 1))
-    return "".join(pieces), starts, ends
+        rebuilt.replace(*match.span(), char)
+    return rebuilt.finish() if rebuilt.pieces else None
 
 
 def _apply_edits(translated: str, original: str) -> Normalized:
@@ -243,36 +263,20 @@ def _apply_edits(translated: str, original: str) -> Normalized:
 
 def _edited(translated: str, original: str) -> Normalized:
     """The edits applied to `translated`, with spans into `translated` itself."""
-    pieces: list[str] = []
-    starts: list[int] = []
-    ends: list[int] = []
-    cursor = 0
+    rebuilt = _Rebuilt(translated)
     for match in _edit_matches(translated):
         m_start, m_end = match.span()
-        if m_start < cursor:
+        if m_start < rebuilt.cursor:
             continue  # a spaced-out run inside an HTML tag, which goes as a whole
-        pieces.append(translated[cursor:m_start])
-        starts.extend(range(cursor, m_start))
-        ends.extend(range(cursor + 1, m_start + 1))
         if match.lastgroup == "spaced":
             # Members and spaces alternate: keep every member at its own position. A run with
             # fewer than three Chinese characters (1 2 3 好, 等 4 0 分) stays as it is.
-            run = match.group()
-            step = 2 if len(_CJK.findall(run)) >= 3 else 1
-            pieces.append(run[::step])
-            starts.extend(range(m_start, m_end, step))
-            ends.extend(range(m_start + 1, m_end + 1, step))
-            cursor = m_end
+            rebuilt.keep(m_start)
+            rebuilt.keep(m_end, 2 if len(_CJK.findall(match.group())) >= 3 else 1)
             continue
-        replacement = _replacement(match)
-        pieces.append(replacement)
-        starts.extend([m_start] * len(replacement))
-        ends.extend([m_end] * len(replacement))
-        cursor = m_end
-    pieces.append(translated[cursor:])
-    starts.extend(range(cursor, len(translated)))
-    ends.extend(range(cursor + 1, len(translated) + 1))
-    return Normalized("".join(pieces), original, tuple(starts), tuple(ends))
+        rebuilt.replace(m_start, m_end, _replacement(match))
+    text, starts, ends = rebuilt.finish()
+    return Normalized(text, original, tuple(starts), tuple(ends))
 
 
 def _strip(norm: Normalized) -> Normalized:
