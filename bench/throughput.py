@@ -8,11 +8,12 @@ bundled sample repeated), measures:
 * the naive peer, `df.text.apply(jieba.lcut)` plus `SnowNLP(text).sentiments`, on a subset;
 * `cxtext run DUMP --out DIR --workers W --no-reports` in a child process for each W: wall time
   from start to exit, CPU time of the process tree (`RUSAGE_CHILDREN`, plus the sampled CPU time of
-  the pool's fork server and its workers, which it does not count), peak RSS and peak PSS of
-  the whole tree (parent, fork server, workers; sampled every 0.2 s with psutil). RSS counts a page
-  shared by several processes once per process; PSS divides it among them, so the PSS of the tree
-  is the memory the run holds, while summed RSS overstates it when workers share pages and the first-row time from run.json; each
-  worker count runs `--repeats` times (default 2) and the fastest counts, the highest RSS too.
+  the pool's fork server and its workers, which it does not count), peak RSS and peak PSS of the
+  whole tree (parent, fork server, workers; sampled every 0.2 s with psutil) and the first-row time
+  from run.json; each worker count runs `--repeats` times (default 2) and the fastest counts, the
+  highest RSS and PSS too. RSS counts a page shared by several processes once per process; PSS
+  divides it among them, so the PSS of the tree is the memory the run holds, while summed RSS
+  overstates it when workers share pages.
 
 Writes the figures, with the machine's load average before and after, into a section of
 bench/results/throughput.md for this N (sections for other N are kept, so a 1,000,000-review run
@@ -169,37 +170,26 @@ def parallel_capacity() -> float:
     return 2 * burn(1) / burn(2)
 
 
-def tree_memory_mb(proc) -> tuple[float, float | None]:
-    """Summed RSS and summed PSS of a process and all its descendants, in MB (processes that
-    vanish are skipped; PSS is None where the platform does not report it)."""
+def tree_sample(proc) -> tuple[float, float | None, dict[int, float]]:
+    """One look at a process and all its descendants (those that vanish meanwhile are skipped):
+    summed RSS and summed PSS in MB (PSS None where the platform does not report it), and the CPU
+    seconds so far of the processes `RUSAGE_CHILDREN` will not count: the pool's fork server, which
+    outlives the run and is not waited for, and the workers it forks and reaps itself (sampled, so
+    up to one sampling interval of each one's last CPU time is missed)."""
     import psutil
 
-    rss, pss = 0, 0
+    rss, pss, unreaped = 0, 0, {}
     for p in [proc] + proc.children(recursive=True):
         try:
             info = p.memory_full_info()
+            if p.pid != proc.pid and (p.ppid() != proc.pid or "forkserver" in " ".join(p.cmdline())):
+                t = p.cpu_times()
+                unreaped[p.pid] = t.user + t.system
         except psutil.Error:
             continue
         rss += info.rss
         pss = None if pss is None or not hasattr(info, "pss") else pss + info.pss
-    return rss / 1e6, (pss / 1e6 if pss is not None else None)
-
-
-def unreaped_cpu(proc) -> dict[int, float]:
-    """CPU seconds so far of the processes in the tree that `RUSAGE_CHILDREN` will not count: the
-    pool's fork server, which outlives the run and is not waited for, and the workers it forks and
-    reaps itself. Sampled, so up to one sampling interval of each one's last CPU time is missed."""
-    import psutil
-
-    out = {}
-    for p in proc.children(recursive=True):
-        try:
-            if p.ppid() != proc.pid or "forkserver" in " ".join(p.cmdline()):
-                t = p.cpu_times()
-                out[p.pid] = t.user + t.system
-        except psutil.Error:
-            pass
-    return out
+    return rss / 1e6, (pss / 1e6 if pss is not None else None), unreaped
 
 
 def cxtext_run(dump: Path, out: Path, workers: int, texts: list[str], extra_args: list[str]) -> Measure:
@@ -221,10 +211,10 @@ def cxtext_run(dump: Path, out: Path, workers: int, texts: list[str], extra_args
     def sample() -> None:
         while not done.is_set():
             try:
-                rss, pss = tree_memory_mb(proc)
+                rss, pss, cpu_so_far = tree_sample(proc)
                 peak[0] = max(peak[0], rss)
                 peak[1] = max(peak[1], pss or 0.0)
-                unreaped.update(unreaped_cpu(proc))
+                unreaped.update(cpu_so_far)
             except psutil.Error:
                 pass
             done.wait(0.2)
