@@ -108,6 +108,7 @@ class Detector:
         self._automaton.make_automaton()
         self._negator_index = _first_char_index(lexicon.negators | lexicon.pseudo_negators)
         self._contrast = frozenset(t for t, k in lexicon.markers.items() if k == "contrast")
+        self._contrast_openers = tuple(self._contrast)  # for str.startswith: does a clause open with one
         by_kind: dict[str, list[str]] = {}
         for term, kind in lexicon.markers.items():
             by_kind.setdefault(kind, []).append(term)
@@ -239,7 +240,7 @@ class Detector:
     def _answering_clauses(self, text: str, clauses, c: int) -> list[int]:
         """The clauses after clause `c` in its sentence, when the first of them opens with a
         contrast word; else none."""
-        if c + 1 >= len(clauses) or not text.startswith(tuple(self._contrast), clauses[c + 1][0]):
+        if c + 1 >= len(clauses) or not text.startswith(self._contrast_openers, clauses[c + 1][0]):
             return []
         out = []
         for k in range(c + 1, len(clauses)):
