@@ -10,8 +10,11 @@ bundled sample repeated), measures:
   from start to exit, CPU time of the process tree (`RUSAGE_CHILDREN`, plus the sampled CPU time of
   the pool's fork server and its workers, which it does not count), peak RSS and peak PSS of the
   whole tree (parent, fork server, workers; sampled every 0.2 s with psutil) and the first-row time
-  from run.json; each worker count runs `--repeats` times (default 2) and the fastest counts, the
-  highest RSS and PSS too. RSS counts a page shared by several processes once per process; PSS
+  from run.json. The worker counts take turns (1, 2, 1, 2, ...) for `--repeats` rounds (default 3):
+  the machine's speed drifts by tens of percent within minutes (a lone process gets a faster core
+  at some moments), so a ratio is taken within each round, between runs a minute apart, and the
+  median of the rounds is the headline. The fastest run of each worker count gives the rates in the
+  table, the highest RSS and PSS count for memory. RSS counts a page shared by several processes once per process; PSS
   divides it among them, so the PSS of the tree is the memory the run holds, while summed RSS
   overstates it when workers share pages.
 
@@ -233,7 +236,7 @@ def cxtext_run(dump: Path, out: Path, workers: int, texts: list[str], extra_args
     if info["rows_tagged"] != len(texts):
         raise SystemExit(f"cxtext tagged {info['rows_tagged']} of {len(texts)} rows: {info['quarantined_by_reason']}")
     return Measure(f"cxtext run, {workers} worker{'s' if workers > 1 else ''}", len(texts), sum(map(len, texts)),
-                   wall, cpu, peak[0], peak[1] or None, {"run": info, "cmd": " ".join(cmd[1:])})
+                   wall, cpu, peak[0], peak[1] or None, {"run": info, "cmd": " ".join(cmd[1:]), "workers": workers})
 
 
 # --------------------------------------------------------------------------- the report
@@ -243,8 +246,24 @@ def fmt(x: float, digits: int = 0) -> str:
     return f"{x:,.{digits}f}"
 
 
+def fastest_of(tries: list[Measure]) -> Measure:
+    """The fastest run of one worker count; memory is the worst of its runs."""
+    m = min(tries, key=lambda t: t.wall)
+    m.extra["walls"] = [t.wall for t in tries]
+    m.peak_rss_mb = max(t.peak_rss_mb for t in tries)
+    m.peak_pss_mb = max((t.peak_pss_mb or 0.0 for t in tries), default=0.0) or None
+    return m
+
+
+def round_ratios(runs: list[Measure], baseline: list[Measure]) -> list[float]:
+    """Throughput ratio of each round's run to the same round's baseline run (taken a minute
+    apart, so the machine's drift between rounds does not enter the ratio)."""
+    return [r.rate / b.rate for r, b in zip(runs, baseline)]
+
+
 def report(n: int, source: str, texts: list[str], raw: list[Measure], peer: Measure | None,
-           runs: list[Measure], loads: tuple, args: argparse.Namespace, capacity: list[float]) -> str:
+           runs: list[Measure], loads: tuple, args: argparse.Namespace, capacity: list[float],
+           rounds: dict[int, list[float]] | None = None) -> str:
     # The reference is the faster of the raw jieba.lcut measurements (before and after the runs):
     # the conservative choice when the machine's speed drifts during the benchmark.
     lcuts = [m for m in raw if m.name.startswith("jieba.lcut (default")]
@@ -274,10 +293,17 @@ def report(n: int, source: str, texts: list[str], raw: list[Measure], peer: Meas
                  f"of the jieba.lcut rows is the reference)")
     lines.append(f"* {first.name} / raw jieba without HMM: {ratio(first, nohmm)}")
     for m in runs[1:]:
-        lines.append(f"* {m.name} / {first.name}: **{m.rate / first.rate:.2f}** wall (target ≥ 1.7); "
-                     f"CPU seconds {m.cpu:.1f} vs {first.cpu:.1f}")
+        per_round = (rounds or {}).get(m.extra["workers"], [])
+        if len(per_round) > 1:
+            lines.append(f"* {m.name} / {first.name}: **{float(np.median(per_round)):.2f}** wall, median of "
+                         f"{len(per_round)} alternated rounds ({', '.join(f'{r:.2f}' for r in per_round)}; "
+                         f"target ≥ 1.7); fastest against fastest {m.rate / first.rate:.2f}; "
+                         f"CPU seconds {m.cpu:.1f} vs {first.cpu:.1f}")
+        else:
+            lines.append(f"* {m.name} / {first.name}: **{m.rate / first.rate:.2f}** wall (target ≥ 1.7); "
+                         f"CPU seconds {m.cpu:.1f} vs {first.cpu:.1f}")
     if capacity:
-        lines.append(f"* Parallel capacity just before the 2-worker run: {', '.join(f'{c:.2f}' for c in capacity)} "
+        lines.append(f"* Parallel capacity just before each 2-worker run: {', '.join(f'{c:.2f}' for c in capacity)} "
                      "(two pure-Python burners at once vs one alone; 2.00 = two free cores; the 2-worker "
                      "ratio cannot exceed it)")
     if peer:
@@ -330,8 +356,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--n", type=int, default=50_000, help="reviews in the dump (default 50,000)")
     p.add_argument("--workers", default="1,2", help="comma-separated worker counts to run (default 1,2)")
     p.add_argument("--peer-n", type=int, default=1000, help="reviews for the naive peer (0 to skip)")
-    p.add_argument("--repeats", type=int, default=2,
-                   help="runs of cxtext per worker count; the fastest counts (the machine is shared)")
+    p.add_argument("--repeats", type=int, default=3,
+                   help="rounds in which each worker count runs once, in turn (the machine is shared: "
+                        "ratios are taken within a round, their median reported)")
     p.add_argument("--raw-max", type=int, default=0, help="measure raw segmenters on at most this many texts")
     p.add_argument("--dump-dir", default="/tmp/cxtext-bench", help="where the dump and run folders go")
     p.add_argument("--results", default=str(RESULTS), help="markdown file to update")
@@ -356,25 +383,27 @@ def main(argv: list[str] | None = None) -> int:
     peer = naive_peer(texts[:args.peer_n]) if args.peer_n else None
     if peer:
         print(f"  {peer.name}: {peer.rate:,.1f} reviews/s")
-    runs, capacity = [], []
-    for workers in [int(w) for w in args.workers.split(",")]:
-        if workers > 1:
-            capacity.append(parallel_capacity())
-        tries = [cxtext_run(dump, folder / f"run-{args.n}-w{workers}", workers, texts, args.cxtext_args)
-                 for _ in range(max(1, args.repeats))]
-        m = min(tries, key=lambda t: t.wall)
-        m.extra["walls"] = [t.wall for t in tries]
-        m.peak_rss_mb = max(t.peak_rss_mb for t in tries)  # memory: the worst run counts
-        m.peak_pss_mb = max((t.peak_pss_mb or 0.0 for t in tries), default=0.0) or None
+    worker_counts = [int(w) for w in args.workers.split(",")]
+    tries: dict[int, list[Measure]] = {w: [] for w in worker_counts}
+    capacity: list[float] = []
+    for round_no in range(max(1, args.repeats)):
+        for workers in worker_counts:
+            if workers > 1:
+                capacity.append(parallel_capacity())
+            t = cxtext_run(dump, folder / f"run-{args.n}-w{workers}", workers, texts, args.cxtext_args)
+            print(f"  round {round_no + 1}, {t.name}: {t.wall:.2f} s")
+            tries[workers].append(t)
+    runs = [fastest_of(tries[w]) for w in worker_counts]
+    for m in runs:
         print(f"  {m.name}: {m.rate:,.0f} reviews/s wall, {m.cpu_rate:,.0f} per CPU s, "
               f"peak RSS {m.peak_rss_mb:,.0f} MB, peak PSS {m.peak_pss_mb or 0:,.0f} MB")
-        runs.append(m)
+    rounds = {w: round_ratios(tries[w], tries[worker_counts[0]]) for w in worker_counts[1:]}
     if args.raw_again:
         again = raw_segmenters(raw_texts, only_lcut=True)[0]
         again.name += ", again after the runs"
         raw.insert(1, again)
     loads.append(os.getloadavg()[0])
-    section = report(args.n, source, texts, raw, peer, runs, tuple(loads), args, capacity)
+    section = report(args.n, source, texts, raw, peer, runs, tuple(loads), args, capacity, rounds)
     write_results(section, args.n, Path(args.results))
     print(f"wrote {args.results}")
     return 0

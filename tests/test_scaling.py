@@ -162,3 +162,20 @@ def test_bench_results_keep_other_sections(tmp_path, monkeypatch):
     text = results.read_text(encoding="utf-8")
     assert text.startswith("# Throughput")
     assert "first" not in text and text.index("fifty thousand, again") < text.index("one million")
+
+
+def test_bench_ratio_is_taken_within_each_round(monkeypatch):
+    import importlib.util
+
+    from cxtext.paths import PROJECT_DIR
+
+    spec = importlib.util.spec_from_file_location("bench_throughput", PROJECT_DIR / "bench" / "throughput.py")
+    bench = importlib.util.module_from_spec(spec)
+    monkeypatch.setitem(sys.modules, spec.name, bench)
+    spec.loader.exec_module(bench)
+    # The machine sped up in round 2: best against best would say 20/12 = 1.67; each round says 1.90.
+    one = [bench.Measure("1 worker", 1000, 70_000, wall, wall, rss) for wall, rss in [(19.0, 400), (12.0, 450)]]
+    two = [bench.Measure("2 workers", 1000, 70_000, wall, wall, rss) for wall, rss in [(10.0, 900), (6.3, 800)]]
+    assert [round(r, 2) for r in bench.round_ratios(two, one)] == [1.9, 1.9]
+    fastest = bench.fastest_of(two)
+    assert fastest.wall == 6.3 and fastest.peak_rss_mb == 900 and fastest.extra["walls"] == [10.0, 6.3]
