@@ -192,7 +192,7 @@ class RunSession:
             self.wh_stage = store.WarehouseStage(root / f"{store.STAGING_PREFIX}{self.run_id}")
         if self.out_dir is not None:
             self._stack.enter_context(store.directory_lock(self.out_dir))
-            self.run_dir = store.RunDir(self.out_dir, self.run_id)
+            self.run_dir = store.RunDir(self.out_dir, self.run_id, csv=self.options.csv)
         self.timings["open"] += time.perf_counter() - t0
         return self
 

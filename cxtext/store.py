@@ -171,15 +171,59 @@ def neutralise_batch(batch: pa.RecordBatch) -> pa.RecordBatch:
 def parquet_to_csv(src: Path, dest: Path, batch_rows: int = 20_000) -> None:
     """Stream a Parquet file into a UTF-8-with-BOM CSV (Excel opens Chinese correctly), neutralised."""
     pf = pq.ParquetFile(src)
-    # Passthrough column names come from the input file, so the header row is neutralised too.
-    names = [neutralise_cell(name) for name in pf.schema_arrow.names]
-    with open(dest, "w", encoding="utf-8-sig", newline="") as fh:
-        header = True
+    with CsvSink(dest) as sink:
+        sink.start(pf.schema_arrow)
         for batch in pf.iter_batches(batch_size=batch_rows):
-            neutralise_batch(batch).to_pandas().to_csv(fh, index=False, header=names if header else False)
-            header = False
-        if header:  # no rows: still write the header
-            pd.DataFrame(columns=names).to_csv(fh, index=False)
+            sink.write(batch)
+
+
+class CsvSink:
+    """Append Arrow batches to a UTF-8-with-BOM CSV (Excel opens Chinese correctly), neutralised.
+
+    A run directory feeds it each chunk as the chunk is written to Parquet, so the CSV copies are
+    ready when tagging ends instead of being converted from Parquet afterwards, while one core
+    would wait (with two workers that conversion was a tenth of a run's wall time)."""
+
+    def __init__(self, path: Path):
+        self.path = Path(path)
+        self._fh = None
+        self._names: list[str] | None = None
+        self._header_due = True
+
+    def start(self, schema: pa.Schema) -> None:
+        """Open the file for rows of `schema` (its header is written with the first rows)."""
+        if self._fh is None:
+            self._fh = open(self.path, "w", encoding="utf-8-sig", newline="")
+            # Passthrough column names come from the input file, so the header row is neutralised too.
+            self._names = [neutralise_cell(name) for name in schema.names]
+
+    @property
+    def started(self) -> bool:
+        """True once the file is open (rows or a schema were given)."""
+        return self._fh is not None or not self._header_due
+
+    def write(self, data: pa.RecordBatch | pa.Table) -> None:
+        self.start(data.schema)
+        for batch in data.to_batches() if isinstance(data, pa.Table) else [data]:
+            if batch.num_rows:
+                neutralise_batch(batch).to_pandas().to_csv(
+                    self._fh, index=False, header=self._names if self._header_due else False)
+                self._header_due = False
+
+    def close(self) -> None:
+        if self._fh is None:
+            return
+        if self._header_due:  # no rows: still write the header
+            pd.DataFrame(columns=self._names).to_csv(self._fh, index=False)
+            self._header_due = False
+        self._fh.close()
+        self._fh = None
+
+    def __enter__(self) -> "CsvSink":
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.close()
 
 
 # --------------------------------------------------------------------------- streaming Parquet
@@ -226,15 +270,21 @@ class ParquetSink:
         self._part_schema: pa.Schema | None = None
         self._closed = False
 
-    def write(self, df: pd.DataFrame) -> None:
-        """Append the rows of `df` (nothing happens for an empty frame)."""
+    def write(self, df: pd.DataFrame) -> pa.Table | None:
+        """Append the rows of `df` (nothing happens for an empty frame); returns them as written."""
         if len(df) == 0:
-            return
+            return None
         table = frame_to_table(df, self.schema)
         if self._writer is None or not table.schema.equals(self._part_schema):
             self._open_part(table.schema)
         self._writer.write_table(table)
         self.rows += table.num_rows
+        return table
+
+    @property
+    def parts(self) -> int:
+        """Parts opened so far: more than one when the columns changed between chunks."""
+        return len(self._parts)
 
     def _open_part(self, schema: pa.Schema) -> None:
         if self._writer is not None:
@@ -308,7 +358,7 @@ class RunDir:
     `stage.commit(run_info)` at the end. Nothing in `out` changes before `commit`.
     """
 
-    def __init__(self, out_dir: Path, run_id: str):
+    def __init__(self, out_dir: Path, run_id: str, csv: bool = True):
         self.out_dir = Path(out_dir)
         self.out_dir.mkdir(parents=True, exist_ok=True)
         clear_stale_staging(self.out_dir)
@@ -317,12 +367,27 @@ class RunDir:
         self.reviews = ParquetSink(self.staging / "reviews.parquet", empty_schema=REVIEWS_SCHEMA)
         self.mentions = ParquetSink(self.staging / "mentions.parquet", MENTIONS_SCHEMA)
         self.quarantine = ParquetSink(self.staging / "quarantine.parquet", QUARANTINE_SCHEMA)
+        # CSV copies written chunk by chunk beside the Parquet files; a copy whose Parquet file
+        # changed columns midway (input files with different passthrough columns) is dropped and
+        # converted from the merged Parquet file at commit instead.
+        self._csv: dict[str, CsvSink | None] = (
+            {name: CsvSink(self.staging / name) for name in CSV_FILES} if csv else {})
 
     def add(self, reviews: pd.DataFrame, mentions: pd.DataFrame, quarantine: pd.DataFrame) -> None:
         """Append one chunk's results."""
-        self.reviews.write(reviews)
-        self.mentions.write(mentions)
+        self._copy_to_csv("reviews.csv", self.reviews, self.reviews.write(reviews))
+        self._copy_to_csv("mentions.csv", self.mentions, self.mentions.write(mentions))
         self.quarantine.write(quarantine)
+
+    def _copy_to_csv(self, name: str, sink: ParquetSink, table: pa.Table | None) -> None:
+        csv = self._csv.get(name)
+        if csv is None or table is None:
+            return
+        if sink.parts > 1:
+            csv.close()
+            self._csv[name] = None
+            return
+        csv.write(table)
 
     def close_sinks(self) -> dict[str, int]:
         """Finish the staged Parquet files; returns their row counts."""
@@ -338,9 +403,17 @@ class RunDir:
         Returns `run_info` with an `outputs` entry (rows, bytes and sha256 of every file).
         """
         rows = self.close_sinks()
-        if csv:
+        if not csv:
+            for sink in self._csv.values():
+                if sink is not None:
+                    sink.close()
+        else:
             for name in CSV_FILES:
-                parquet_to_csv(self.staging / name.replace(".csv", ".parquet"), self.staging / name)
+                written = self._csv.get(name)
+                if written is not None and written.started:
+                    written.close()
+                else:
+                    parquet_to_csv(self.staging / name.replace(".csv", ".parquet"), self.staging / name)
         names = list(RUN_FILES) + (list(CSV_FILES) if csv else [])
         run_info = dict(run_info)
         run_info["outputs"] = {
@@ -369,6 +442,9 @@ class RunDir:
 
     def abandon(self) -> None:
         """Drop the staging folder (after an error); the run directory is left as it was."""
+        for sink in self._csv.values():
+            if sink is not None:
+                sink.close()
         shutil.rmtree(self.staging, ignore_errors=True)
 
 

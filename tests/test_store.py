@@ -139,6 +139,43 @@ def test_csv_header_of_passthrough_columns_is_neutralised(tmp_path):
     assert pq.read_schema(tmp_path / "reviews.parquet").names[-1] == "@门店"  # Parquet keeps the real names
 
 
+def test_csv_copies_written_chunk_by_chunk_match_the_parquet_files(tmp_path):
+    stage = store.RunDir(tmp_path / "run", "r1")
+    stage.add(_reviews(["a1", "a2"], ["排队排了四十分钟", "+86 的号码打不通"], store=["朝阳店", None]),
+              _mentions(["a1"]), EMPTY_Q)
+    stage.add(_reviews(["b1"], ["服务员态度冷淡"], store=["东店"]), _mentions(["b1"], "staff_attitude"), _quarantine([7]))
+    assert stage.reviews.parts == 1  # same columns: the CSV copy is the one written chunk by chunk
+    stage.commit({"run_id": "r1"})
+    for name in store.CSV_FILES:
+        store.parquet_to_csv(tmp_path / "run" / name.replace(".csv", ".parquet"), tmp_path / name)
+        assert (tmp_path / "run" / name).read_bytes() == (tmp_path / name).read_bytes()
+    reviews = pd.read_csv(tmp_path / "run" / "reviews.csv", encoding="utf-8-sig")
+    assert reviews["review_id"].tolist() == ["a1", "a2", "b1"]
+    assert reviews["text"].tolist()[1] == "'+86 的号码打不通"
+    assert pd.read_csv(tmp_path / "run" / "mentions.csv", encoding="utf-8-sig")["category"].tolist() == [
+        "waiting_time", "staff_attitude"]
+
+
+def test_csv_copy_has_every_column_when_input_files_differ(tmp_path):
+    stage = store.RunDir(tmp_path, "r1")
+    stage.add(_reviews(["a1"], ["上菜太慢"], store=["朝阳店"]), _mentions(["a1"]), EMPTY_Q)
+    stage.add(_reviews(["b1"], ["卫生间有点脏"], rating=[2]), _mentions(["b1"], "hygiene"), EMPTY_Q)
+    stage.commit({"run_id": "r1"})
+    reviews = pd.read_csv(tmp_path / "reviews.csv", encoding="utf-8-sig")
+    assert reviews.columns[-2:].tolist() == ["store", "rating"]
+    assert reviews["store"].tolist()[0] == "朝阳店" and pd.isna(reviews["store"].tolist()[1])
+    assert reviews["rating"].tolist()[1] == 2
+    assert store.verify_run_dir(tmp_path) == []
+
+
+def test_csv_copies_without_rows_have_their_headers(tmp_path):
+    stage = store.RunDir(tmp_path, "r0")
+    stage.add(_reviews([], []), _mentions([]), EMPTY_Q)
+    stage.commit({"run_id": "r0"})
+    header = (tmp_path / "mentions.csv").read_text(encoding="utf-8-sig").strip()
+    assert header.split(",") == store.MENTIONS_SCHEMA.names
+
+
 def test_abandoned_staging_is_cleared_by_next_run(tmp_path):
     store.RunDir(tmp_path, "killed")  # a run that died before commit
     assert (tmp_path / ".staging-killed").is_dir()
