@@ -139,8 +139,20 @@ def raw_segmenters(texts: list[str], only_lcut: bool = False) -> list[Measure]:
     return [
         lcut,
         timed("jieba.lcut(HMM=False)", texts, lambda: [jieba.lcut(t, HMM=False) for t in texts]),
+        default_backend(texts),
         timed("rjieba cut (HMM off)", texts, lambda: [rj.cut(t, False) for t in texts]),
     ]
+
+
+def default_backend(texts: list[str]) -> Measure:
+    """The segmenter `cxtext run` uses by default (jieba's dictionary and the lexicon words, HMM off,
+    cut by the C extension when it is built): the backend whose raw speed a run is held against."""
+    from cxtext.lexicon import load_lexicons
+    from cxtext.segment import Segmenter
+
+    segmenter = Segmenter(load_lexicons().all_terms())
+    name = "cxtext default segmenter (" + ("C cut" if segmenter.accelerated else "jieba, no C cut") + ", HMM off)"
+    return timed(name, texts, lambda: [segmenter.cut(t) for t in texts])
 
 
 def naive_peer(texts: list[str]) -> Measure:
@@ -292,6 +304,10 @@ def report(n: int, source: str, texts: list[str], raw: list[Measure], peer: Meas
     lines.append(f"* {first.name} / raw jieba.lcut: **{ratio(first, lcut)}** (target ≥ 0.70; the faster "
                  f"of the jieba.lcut rows is the reference)")
     lines.append(f"* {first.name} / raw jieba without HMM: {ratio(first, nohmm)}")
+    default = next((m for m in raw if m.name.startswith("cxtext default segmenter")), None)
+    if default:
+        lines.append(f"* {first.name} / raw default segmenter: **{ratio(first, default)}** (target ≥ 0.50 "
+                     "where a faster backend is the default)")
     for m in runs[1:]:
         per_round = (rounds or {}).get(m.extra["workers"], [])
         if len(per_round) > 1:
