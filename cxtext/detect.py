@@ -82,11 +82,13 @@ class Detector:
         self._regex_rules = [r for r in lexicon.rules if r.is_regex]
         self._regex_pairs = [(r, r.pattern) for r in self._regex_rules]
         self._regex_prefilter = _regex_prefilter(self._regex_pairs)
-        # The pattern's own words that hold a shared opinion (好评 in 让我给好评): inside a match these
+        # The pattern's own words that hold an opinion, shared or a category's own (好评 in 让我给好评,
+        # 便宜 in 没有…便宜): inside a match these
         # are the phrase's, while an opinion in one of the pattern's free gaps ([^，。]{0,12}) is not.
+        opinion_words = set(lexicon.opinions) | {r.term for r in lexicon.rules if r.role == "opinion" and not r.is_regex}
         self._claiming_literals = [
             tuple(sorted({lit for lit in _literal_strings(_parsed(pattern))
-                          if any(op in lit for op in lexicon.opinions)}, key=len, reverse=True))
+                          if any(op in lit for op in opinion_words)}, key=len, reverse=True))
             for _, pattern in self._regex_pairs]
         for rule in lexicon.rules:
             if not rule.is_regex:
@@ -203,6 +205,8 @@ class Detector:
         phrases, claimed = self._regex_mentions(text, clauses, clause_of, self._candidates_among(hits))
         for c, clause_matches in by_clause.items():
             mentions.extend(self._clause_mentions(text, clauses, c, clause_matches, by_clause, claimed))
+        if phrases:
+            mentions = _without_overruled(mentions, phrases)
         mentions.extend(phrases)
         return dedupe_mentions(self._without_conceded(mentions, text, clauses)), is_log
 
@@ -312,16 +316,19 @@ class Detector:
     def _opinion_for(self, rule: TermRule, aspect: _Match, opinions: list[_Match], rule_matches,
                      claimed: list[tuple[int, int, str]], where: tuple):
         """The opinion nearest after the aspect in its clause (else nearest before), with its polarity;
-        `claimed`: phrase-rule spans (start, end, category) whose shared opinions are not another
-        category's to use; `where` (text, clauses, clause index): where an opinion row's own
+        `claimed`: phrase-rule spans (start, end, category) whose shared opinions are the phrase's,
+        not an aspect's to use (the phrase gives its own category's verdict: in 会员价还没有平台便宜
+        the 便宜 belongs to 没有…便宜, price neg, and does not make 会员价 cheap); `where` (text, clauses, clause index): where an opinion row's own
         requires/excludes are checked (see `_opinion_row_ok`)."""
         candidates = []
         for m in rule_matches:
+            if claimed and any(s <= m.start and m.end <= e for s, e, _ in claimed):
+                continue
             for r in self._rules_by_term[m.term]:
                 if r.role == "opinion" and r.category == rule.category and _opinion_row_ok(r, m, where):
                     candidates.append((m, r.polarity, r.negated))
         for m in opinions if rule.role == "aspect" else ():
-            if any(s <= m.start and m.end <= e and cat != rule.category for s, e, cat in claimed):
+            if any(s <= m.start and m.end <= e for s, e, _ in claimed):
                 continue
             if not any(c[0].start <= m.start and m.end <= c[0].end for c in candidates):
                 pol = self.lexicon.opinions[m.term]
@@ -721,6 +728,15 @@ class _ClauseLookup:
         span is inside the clause of its first character when it ends by that clause's end)."""
         k = bisect_right(self.starts, start) - 1
         return k if k >= 0 and end <= self._clauses[k][1] else -1
+
+
+def _without_overruled(mentions: list[Mention], phrases: list[Mention]) -> list[Mention]:
+    """Drop a term's judgement inside a phrase rule's match of the same category that reads the
+    other way: the phrase is the construction around the word, so in 还没有团购划算 the phrase
+    没有…划算 (price neg) is the verdict and the 划算 inside it is not a second, opposite one."""
+    return [m for m in mentions
+            if not any(p.category == m.category and p.polarity != m.polarity and p.start <= m.start and m.end <= p.end
+                       for p in phrases)]
 
 
 def _drop_contained(matches: list[_Match]) -> list[_Match]:

@@ -312,3 +312,12 @@ def test_an_opinion_row_keeps_its_own_excludes(detect):
     # an exclude counts only where it overlaps the opinion, not anywhere in the clause
     assert ("waiting_time", "pos") in [(c, p) for c, p, _, _ in detect("快关门的时候去的上菜还是很快")]
     assert ("waiting_time", "pos") in [(c, p) for c, p, _, _ in detect("上菜很快没等多久")]
+
+
+def test_a_phrase_is_the_verdict_on_the_words_inside_it(detect):
+    # 没有…划算 is one comparison (price neg), not also a price that is 划算
+    assert [(c, p) for c, p, _, _ in detect("办了年卡以后发现还没有团购划算") if c == "price"] == [("price", "neg")]
+    assert [(c, p) for c, p, _, _ in detect("会员价还没有平台上买便宜") if c == "price"] == [("price", "neg")]
+    # a term of the same category beside the phrase, not inside it, still counts
+    assert ("price", "pos") in [(c, p) for c, p, _, _ in detect("套餐很划算，单点还没有团购便宜")]
+
