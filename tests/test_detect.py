@@ -321,3 +321,9 @@ def test_a_phrase_is_the_verdict_on_the_words_inside_it(detect):
     # a term of the same category beside the phrase, not inside it, still counts
     assert ("price", "pos") in [(c, p) for c, p, _, _ in detect("套餐很划算，单点还没有团购便宜")]
 
+
+def test_bad_is_not_a_negator_of_what_follows(detect):
+    # 不好 is a judgement (口感不好), not 不 + 好 scoping over the next term
+    assert [(c, p) for c, p, _, _ in detect("面包口感不好有霉味") if c == "odor"] == [("odor", "neg")]
+    assert [(c, p) for c, p, _, _ in detect("看着不好不值这个价") if c == "price"] == [("price", "neg")]
+    assert [(c, p) for c, p, _, _ in detect("卫生不好") if c == "hygiene"] == [("hygiene", "neg")]
