@@ -57,6 +57,9 @@ TRAPS = [
     ("预定12:15送到，结果一点才送来", "waiting_time", "neg"),
     # facilities that are slow are not waiting_time
     ("酒店的网速太慢了", "waiting_time", None),
+    ("淋浴的热水要等二十分钟才来", "waiting_time", None),
+    ("两部电梯高峰时要等很久", "waiting_time", None),
+    ("在前台等了二十分钟才办好入住", "waiting_time", "neg"),
     ("电梯慢得要命，热水也不热", "waiting_time", None),
     ("这台笔记本开机特别慢", "waiting_time", None),
     # odor vs taste
