@@ -18,6 +18,7 @@ import pytest
 
 from cxtext import codes
 from cxtext.ingest import (
+    HashSet64,
     QUARANTINE_COLUMNS, RAW_MAX_CHARS, RECORD_COLUMNS, Ingestor, canonical_column, detect_encoding,
     expand_inputs, find_id_column, find_text_column,
 )
@@ -850,3 +851,35 @@ def test_streaming_a_200k_row_file_holds_one_chunk_at_a_time(tmp_path):
         last_row = int(chunk.records.source_row.iloc[-1])
     assert sizes == [5000] * 40
     assert ing.counts == {"rows_read": 200_000, "rows_accepted": 200_000, "rows_quarantined": 0, "by_reason": {}}
+
+
+class _SmallHashSet(HashSet64):
+    FLUSH = 64  # flush, merge and consult the bitmap within a few hundred values
+
+
+def test_hash_set_answers_like_a_python_set_across_flushes_and_merges():
+    import random
+
+    rnd = random.Random(7)
+    seen, compact = set(), _SmallHashSet()
+    values = [rnd.getrandbits(64) - (1 << 63) for _ in range(3000)]
+    # same low bits (the bitmap's), other high bits: the bitmap says "maybe", the arrays say no
+    values += [v ^ (1 << 40) for v in values[:300]] + [v ^ (1 << 63) for v in values[300:600]]
+    for v in values[:2000] + values[:200] + values[3000:3300]:
+        assert compact.add(v) == (v not in seen)
+        seen.add(v)
+    assert len(compact._levels) > 1 and compact._bitmap is not None
+    for v in values:
+        assert (v in compact) == (v in seen), v
+
+
+def test_duplicates_found_across_many_chunks_of_a_long_file(tmp_path, monkeypatch):
+    monkeypatch.setattr(HashSet64, "FLUSH", 50)
+    rows = [f"r{i},第{i}条评论：上菜有点慢" for i in range(400)]
+    path = tmp_path / "长评论.csv"
+    path.write_text("id,text\n" + "\n".join(rows + rows[:30] + ["r5,另一家店的评论：服务员很热情"]) + "\n", encoding="utf-8")
+    chunks = list(Ingestor(chunk_rows=100).iter_chunks([path]))
+    records = pd.concat([c.records for c in chunks])
+    quarantine = pd.concat([c.quarantine for c in chunks])
+    assert len(records) == 401 and (quarantine["reason_code"] == "DUPLICATE").sum() == 30
+    assert records["review_id"].tolist()[-1] == "r5~2"
