@@ -69,6 +69,10 @@ TRAPS = [
     ("一进房间就有股霉味", "odor", "neg"),
     ("卫生间有很重的下水道味", "odor", "neg"),
     ("房间的味道很大，开窗也散不掉", "odor", "neg"),
+    # "no such smell" across a modifier is a good smell report; a pleasant scent is not a bad one
+    ("房间打扫得很勤，完全没有那种刺鼻的消毒水味", "odor", "pos"),
+    ("大堂有股淡淡的香薰味，很好闻", "odor", "pos"),
+    ("床单没有晒干，盖着有一股霉味", "odor", "neg"),
     # spoiled food that smells: odor and hygiene
     ("米饭馊了，闻着都反胃", "odor", "neg"),
     ("米饭馊了，闻着都反胃", "hygiene", "neg"),
