@@ -46,6 +46,8 @@ TAIL_PARTICLES = "了啊呀呢的吧哦哈嘛"
 # An opinion belongs to an aspect only when close: 服务态度很好 yes, a 好 twenty characters on no.
 ASPECT_REACH = 8
 OPINION_BEFORE_REACH = 2
+# Degree words besides the lexicon's intensifiers that grade a one-character opinion (这么差的客服).
+DEMONSTRATIVE_DEGREE = ("这么", "那么", "这样", "那样", "如此", "多么")
 WISH_FLIP = {"pos": "neg"}
 
 
@@ -82,6 +84,7 @@ class Detector:
         self._regex_rules = [r for r in lexicon.rules if r.is_regex]
         self._regex_pairs = [(r, r.pattern) for r in self._regex_rules]
         self._regex_prefilter = _regex_prefilter(self._regex_pairs)
+        self._degree_words = tuple(lexicon.intensifiers) + DEMONSTRATIVE_DEGREE
         # The pattern's own words that hold an opinion, shared or a category's own (好评 in 让我给好评,
         # 便宜 in 没有…便宜): inside a match these
         # are the phrase's, while an opinion in one of the pattern's free gaps ([^，。]{0,12}) is not.
@@ -334,9 +337,14 @@ class Detector:
                 pol = self.lexicon.opinions[m.term]
                 candidates.append((m, pol, {"neg": "pos", "pos": "neg"}.get(pol, pol)))
         after = [c for c in candidates if aspect.end <= c[0].start <= aspect.end + ASPECT_REACH]
-        # Before the aspect only a word-length opinion counts: 很差的服务 yes, 小房间 (a noun) no.
+        # Before the aspect only a word-length opinion counts, or one character joined to it by 的
+        # that is a complaint (差的服务) or graded by a degree word (这么好的服务): 小房间 (a noun),
+        # 条件好的房间 (a relative clause) and 更好的服务 (a promise) are no judgement.
+        text = where[0]
         before = [c for c in candidates
-                  if aspect.start - OPINION_BEFORE_REACH <= c[0].end <= aspect.start and len(c[0].term) >= 2]
+                  if aspect.start - OPINION_BEFORE_REACH <= c[0].end <= aspect.start
+                  and (len(c[0].term) >= 2 or (text[c[0].end:aspect.start] == "的"
+                                               and (c[1] == "neg" or text[:c[0].start].endswith(self._degree_words))))]
         if after:
             return min(after, key=lambda c: c[0].start)
         if before:

@@ -334,3 +334,13 @@ def test_bad_is_not_a_negator_of_what_follows(detect):
     assert [(c, p) for c, p, _, _ in detect("面包口感不好有霉味") if c == "odor"] == [("odor", "neg")]
     assert [(c, p) for c, p, _, _ in detect("看着不好不值这个价") if c == "price"] == [("price", "neg")]
     assert [(c, p) for c, p, _, _ in detect("卫生不好") if c == "hygiene"] == [("hygiene", "neg")]
+
+
+def test_a_one_character_opinion_before_the_aspect(detect):
+    # joined by 的 and graded, or a complaint: a judgement of the aspect
+    assert ("staff_attitude", "neg") in [(c, p) for c, p, _, _ in detect("真没见过这么差的客服")]
+    assert ("staff_attitude", "pos") in [(c, p) for c, p, _, _ in detect("冲着那么好的服务也会再来")]
+    assert ("staff_attitude", "neg") in [(c, p) for c, p, _, _ in detect("最差的服务就在这家")]
+    # a relative clause or a promise is not
+    assert [c for c, _, _, _ in detect("条件好的房间都留给了熟客") if c == "environment"] == []
+    assert [c for c, _, _, _ in detect("以后会为大家提供更好的服务") if c == "staff_attitude"] == []
