@@ -672,6 +672,7 @@ BRIDGE_WORDS = ("闻到", "闻见", "发现", "看到", "看见", "见到", "遇
                 "让人", "令人", "叫人", "使人",
                 # resultative verbs before 干净/好: 没洗干净, 没打扫干净, 没弄好
                 "打扫", "清理", "收拾", "处理", "洗", "擦", "扫", "刷", "冲", "弄", "搞", "整理")
+BRIDGE_WORD_SET = frozenset(BRIDGE_WORDS)
 BRIDGE_CHARS = MODIFIER_CHARS | frozenset("也都还就")
 
 
@@ -697,7 +698,10 @@ def _bridgeable(gap: str) -> bool:
 
 def _previous_end(rule_matches: list[_Match], opinions: list[_Match], at: int, clause_start: int) -> int:
     """End of the last matched term before `at` in the clause: negation does not reach past it."""
-    ends = [m.end for m in rule_matches if m.end <= at] + [m.end for m in opinions if m.end <= at]
+    # A term that is also a bridge word (处理 is a waiting_time aspect) does not stop the negation
+    # in 鱿鱼没处理干净.
+    ends = [m.end for m in rule_matches if m.end <= at and m.term not in BRIDGE_WORD_SET]
+    ends += [m.end for m in opinions if m.end <= at]
     return max([clause_start, *ends])
 
 

@@ -16,6 +16,7 @@ TRAPS = [
     ("前台服务员不太热情", "staff_attitude", "neg"),
     ("没有闻到任何异味", "odor", "pos"),
     ("床单没有洗干净", "hygiene", "neg"),
+    ("鸡翅上还有毛，没处理干净", "hygiene", "neg"),  # 处理 is also a term (waiting_time)
     # ... and across a causative before a feeling
     ("前台的态度实在不让人满意", "staff_attitude", "neg"),
     ("配送时间一点也不让人满意", "waiting_time", "neg"),
