@@ -339,7 +339,7 @@ def test_bad_is_not_a_negator_of_what_follows(detect):
 
 def test_a_one_character_opinion_before_the_aspect(detect):
     # joined by 的 and graded, or a complaint: a judgement of the aspect
-    assert ("staff_attitude", "neg") in [(c, p) for c, p, _, _ in detect("真没见过这么差的客服")]
+    assert ("staff_attitude", "neg") in [(c, p) for c, p, _, _ in detect("碰到这么差的客服真是头一回")]
     assert ("staff_attitude", "pos") in [(c, p) for c, p, _, _ in detect("冲着那么好的服务也会再来")]
     assert ("staff_attitude", "neg") in [(c, p) for c, p, _, _ in detect("最差的服务就在这家")]
     # a relative clause or a promise is not
