@@ -56,6 +56,11 @@ TRAPS = [
     # delivery slots are not booking; late delivery is waiting
     ("预定12:15送到，结果一点才送来", "booking", None),
     ("预定12:15送到，结果一点才送来", "waiting_time", "neg"),
+    ("午饭比预定时间快了二十分钟送到", "booking", None),
+    ("午饭比预定时间快了二十分钟送到", "waiting_time", "pos"),
+    # ... and a guest later than the booked time is neither a wait nor a broken booking
+    ("我们比预定时间晚到了四十分钟，酒店还留着房", "waiting_time", None),
+    ("我们比预定时间晚到了四十分钟，酒店还留着房", "booking", "pos"),
     # facilities that are slow are not waiting_time
     ("酒店的网速太慢了", "waiting_time", None),
     ("淋浴的热水要等二十分钟才来", "waiting_time", None),
