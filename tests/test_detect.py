@@ -17,6 +17,9 @@ TRAPS = [
     ("没有闻到任何异味", "odor", "pos"),
     ("床单没有洗干净", "hygiene", "neg"),
     ("鸡翅上还有毛，没处理干净", "hygiene", "neg"),  # 处理 is also a term (waiting_time)
+    # 那种 / 过于 between a negator and its term still let it scope
+    ("店员挺客气，从来没有那种爱答不理的架子", "staff_attitude", "pos"),
+    ("服务员虽然很忙，但也没有过于冷淡", "staff_attitude", "pos"),
     # ... and across a causative before a feeling
     ("前台的态度实在不让人满意", "staff_attitude", "neg"),
     ("配送时间一点也不让人满意", "waiting_time", "neg"),
