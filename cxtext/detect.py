@@ -46,6 +46,7 @@ TAIL_PARTICLES = "了啊呀呢的吧哦哈嘛"
 # An opinion belongs to an aspect only when close: 服务态度很好 yes, a 好 twenty characters on no.
 ASPECT_REACH = 8
 OPINION_BEFORE_REACH = 2
+MARKER_REACH = 24  # characters between a wish/hearsay marker and the term it governs
 # Degree words besides the lexicon's intensifiers that grade a one-character opinion (这么差的客服).
 DEMONSTRATIVE_DEGREE = ("这么", "那么", "这样", "那样", "如此", "多么")
 WISH_FLIP = {"pos": "neg"}
@@ -387,11 +388,13 @@ class Detector:
             return polarity, end
         return (negated if polarity == plain else plain), clause_end
 
+    # A wish or hearsay marker reaches this far: a review written without punctuation is one
+    # clause, and a 建议 sixty characters earlier is not about the price at its end.
     def _markers_before(self, text: str, clause_start: int, at: int) -> set[str]:
-        return self._markers_in(text[clause_start:at], ("wish", "hearsay", "keep"))
+        return self._markers_in(text[max(clause_start, at - MARKER_REACH):at], ("wish", "hearsay", "keep"))
 
     def _markers_after(self, text: str, at: int, clause_end: int) -> set[str]:
-        return self._markers_in(text[at:clause_end], ("wish_tail", "keep"))
+        return self._markers_in(text[at:min(clause_end, at + MARKER_REACH)], ("wish_tail", "keep"))
 
     def _markers_in(self, segment: str, kinds: tuple[str, ...]) -> set[str]:
         return {k for k in kinds if k in self._marker_res and self._marker_res[k].search(segment)}

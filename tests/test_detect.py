@@ -353,3 +353,10 @@ def test_a_one_character_opinion_before_the_aspect(detect):
     # a relative clause or a promise is not
     assert [c for c, _, _, _ in detect("条件好的房间都留给了熟客") if c == "environment"] == []
     assert [c for c, _, _, _ in detect("以后会为大家提供更好的服务") if c == "staff_attitude"] == []
+
+
+def test_a_wish_far_back_in_an_unpunctuated_review_does_not_flip_a_later_term(detect):
+    # a review typed without punctuation is one clause; 建议 belongs to its own request only
+    text = "建议周末早点来不然要排很久的队我们这次点了烤鱼和两个小炒鱼很新鲜小炒有点咸总体不错价格也不贵"
+    assert [(c, p) for c, p, _, _ in detect(text) if c == "price"] == [("price", "pos")]
+    assert ("price", "neg") in [(c, p) for c, p, _, _ in detect("建议价格再便宜一点")]
