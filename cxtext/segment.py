@@ -39,6 +39,12 @@ except ImportError:  # built without a C compiler: jieba's Python code cuts, wit
 log = logging.getLogger("cxtext.segment")
 # High enough that a user word beats the dictionary's own split of it, like jieba's suggest_freq.
 USER_WORD_FREQ = 200_000
+# jieba adds each user word's frequency to the dictionary's total, and the total enters the score
+# of every route: with the lexicons' ~1,900 words it is 7x jieba's own, and each word added to a
+# lexicon moved cuts that have nothing to do with it (工作效率, 时长 became one word or two). The
+# total is pinned at jieba's own plus this many user words (the lexicons' size when it was pinned,
+# so the cuts of that day stay as they were): a lexicon edit changes only cuts that meet its words.
+REFERENCE_USER_WORDS = 1913
 
 
 def _import_jieba():
@@ -124,8 +130,11 @@ class Segmenter:
         self.accelerated = bool(accelerate and _jiebacut is not None and backend == "jieba" and not hmm)
         self.user_words = tuple(sorted(set(w for w in user_words if w and not w.isspace())))
         self._tokenizer = self._build()
+        self.dictionary_total = getattr(self._tokenizer, "total", None)  # jieba's own, before user words
         for word in self.user_words:
             self._add_word(word)
+        if self.backend == "jieba" and self.dictionary_total is not None:
+            self._tokenizer.total = self.dictionary_total + USER_WORD_FREQ * REFERENCE_USER_WORDS
 
     def _build(self):
         if self.backend == "rjieba":

@@ -100,10 +100,12 @@ def test_dictionary_cache_gives_jiebas_own_dictionary(tmp_path, monkeypatch):
     [cache] = tmp_path.glob("jieba-prefix-*.marshal")
     second = Segmenter([])  # loads it
     for seg in (first, second):
-        assert seg._tokenizer.FREQ == reference.FREQ and seg._tokenizer.total == reference.total
+        assert seg._tokenizer.FREQ == reference.FREQ and seg.dictionary_total == reference.total
     cache.write_bytes(b"not a cache")
     third = Segmenter(["好评返现"])
-    assert third._tokenizer.total == reference.total + segment.USER_WORD_FREQ
+    assert third.dictionary_total == reference.total
+    # the total the routes are scored with is pinned (see segment.REFERENCE_USER_WORDS)
+    assert third._tokenizer.total == reference.total + segment.USER_WORD_FREQ * segment.REFERENCE_USER_WORDS
     assert "好评返现" in third.cut("店家说好评返现")
     assert Segmenter([])._tokenizer.FREQ == reference.FREQ  # rewritten cache is good again
 

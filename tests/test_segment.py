@@ -60,3 +60,15 @@ def test_pickling_rebuilds_the_tokenizer():
 
     seg = pickle.loads(pickle.dumps(Segmenter(["好评返现"])))
     assert "好评返现" in seg.cut("好评返现卡")
+
+
+def test_a_new_user_word_does_not_move_unrelated_cuts():
+    # jieba adds each user word's frequency to its total, which enters every route's score; the
+    # total is pinned so that one more lexicon term changes only the cuts that meet it
+    words = ["上菜慢", "服务态度", "排队"]
+    before = Segmenter(words)
+    after = Segmenter(words + ["苍蝇馆子"])
+    assert before._tokenizer.total == after._tokenizer.total
+    for text in ["前台工作效率极低极低", "本单实际送达时长为四十分钟", "房间干净，服务态度很好"]:
+        assert before.cut(text) == after.cut(text)
+    assert after.cut("巷子里的苍蝇馆子") [-1] == "苍蝇馆子"
