@@ -22,6 +22,7 @@ import marshal
 import os
 import sys
 import tempfile
+import threading
 from itertools import accumulate
 from pathlib import Path
 from typing import Iterable
@@ -47,6 +48,9 @@ USER_WORD_FREQ = 200_000
 REFERENCE_USER_WORDS = 1913
 
 
+_JIEBA_IMPORT_LOCK = threading.Lock()
+
+
 def _import_jieba():
     """jieba, imported without the pkg_resources it reaches for first.
 
@@ -55,17 +59,20 @@ def _import_jieba():
     (a third of loading jieba), paid by every worker before its first chunk. It is hidden for the
     duration of jieba's import only, so other code still gets it.
     """
-    if "jieba" in sys.modules:
-        return sys.modules["jieba"]
-    hide = "pkg_resources" not in sys.modules
-    if hide:
-        sys.modules["pkg_resources"] = None  # makes `import pkg_resources` raise ImportError
-    try:
-        import jieba
-    finally:
-        if hide and sys.modules.get("pkg_resources", 0) is None:
-            del sys.modules["pkg_resources"]
-    return jieba
+    # Prefect's thread runner tags chunks in threads: without the lock a second thread could see
+    # jieba in sys.modules while the first is still importing it and get a half-built module.
+    with _JIEBA_IMPORT_LOCK:
+        if "jieba" in sys.modules:
+            return sys.modules["jieba"]
+        hide = "pkg_resources" not in sys.modules
+        if hide:
+            sys.modules["pkg_resources"] = None  # makes `import pkg_resources` raise ImportError
+        try:
+            import jieba
+        finally:
+            if hide and sys.modules.get("pkg_resources", 0) is None:
+                del sys.modules["pkg_resources"]
+        return jieba
 
 
 def _dictionary_cache(jieba) -> Path:

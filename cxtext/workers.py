@@ -12,6 +12,7 @@ import json
 import multiprocessing
 import os
 import sys
+import threading
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
@@ -78,14 +79,17 @@ def resource_fingerprint(spec: ResourceSpec) -> str:
 # is deliberate: a worker process (pool or Dask) must load dictionaries and models once per run,
 # not once per chunk. One slot, so a new run's spec replaces (and frees) the previous one.
 _PROCESS_RESOURCES: dict[ResourceSpec, Any] = {}
+_RESOURCES_LOCK = threading.RLock()
 
 
 def process_resources(spec: ResourceSpec) -> Any:
-    """The resources for `spec` in this process, loaded on first use."""
-    if spec not in _PROCESS_RESOURCES:
-        _PROCESS_RESOURCES.clear()
-        _PROCESS_RESOURCES[spec] = spec.load()
-    return _PROCESS_RESOURCES[spec]
+    """The resources for `spec` in this process, loaded on first use (once, when threads of one
+    process ask at the same time, as Prefect's thread task runner does)."""
+    with _RESOURCES_LOCK:
+        if spec not in _PROCESS_RESOURCES:
+            _PROCESS_RESOURCES.clear()
+            _PROCESS_RESOURCES[spec] = spec.load()
+        return _PROCESS_RESOURCES[spec]
 
 
 def _init_worker(spec: ResourceSpec) -> None:

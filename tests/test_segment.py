@@ -72,3 +72,28 @@ def test_a_new_user_word_does_not_move_unrelated_cuts():
     for text in ["前台工作效率极低极低", "本单实际送达时长为四十分钟", "房间干净，服务态度很好"]:
         assert before.cut(text) == after.cut(text)
     assert after.cut("巷子里的苍蝇馆子") [-1] == "苍蝇馆子"
+
+
+
+def test_a_thread_waits_for_jieba_being_imported_by_another(monkeypatch):
+    import sys
+    import threading
+    import types
+
+    import jieba as whole
+
+    from cxtext import segment
+
+    # Another thread is halfway through importing jieba (Prefect's thread runner tags chunks in
+    # threads): sys.modules already holds the half-built module, and the import lock is held.
+    half_built = types.ModuleType("jieba")
+    monkeypatch.setitem(sys.modules, "jieba", half_built)
+    got = []
+    with segment._JIEBA_IMPORT_LOCK:
+        t = threading.Thread(target=lambda: got.append(segment._import_jieba()))
+        t.start()
+        t.join(0.3)
+        assert got == []  # it waits rather than taking the half-built module
+        sys.modules["jieba"] = whole  # the import finishes
+    t.join(5)
+    assert got == [whole]
