@@ -69,7 +69,7 @@ def test_a_new_user_word_does_not_move_unrelated_cuts():
     before = Segmenter(words)
     after = Segmenter(words + ["苍蝇馆子"])
     assert before._tokenizer.total == after._tokenizer.total
-    for text in ["前台工作效率极低极低", "本单实际送达时长为四十分钟", "房间干净，服务态度很好"]:
+    for text in ["收银台的工作效率低得出奇", "这一单的送达时长有四十分钟", "房间干净，服务态度很好"]:
         assert before.cut(text) == after.cut(text)
     assert after.cut("巷子里的苍蝇馆子") [-1] == "苍蝇馆子"
 
