@@ -87,9 +87,10 @@ class Detector:
         self._regex_prefilter = _regex_prefilter(self._regex_pairs)
         self._degree_words = tuple(lexicon.intensifiers) + DEMONSTRATIVE_DEGREE
         # The pattern's own words that hold an opinion, shared or a category's own (好评 in 让我给好评,
-        # 便宜 in 没有…便宜): inside a match these
-        # are the phrase's, while an opinion in one of the pattern's free gaps ([^，。]{0,12}) is not.
-        opinion_words = set(lexicon.opinions) | {r.term for r in lexicon.rules if r.role == "opinion" and not r.is_regex}
+        # 便宜 in 没有…便宜): inside a match these are the phrase's, while an opinion in one of the
+        # pattern's free gaps ([^，。]{0,12}) is not.
+        opinion_words = set(lexicon.opinions)
+        opinion_words |= {r.term for r in lexicon.rules if r.role == "opinion" and not r.is_regex}
         self._claiming_literals = [
             tuple(sorted({lit for lit in _literal_strings(_parsed(pattern))
                           if any(op in lit for op in opinion_words)}, key=len, reverse=True))
@@ -320,10 +321,11 @@ class Detector:
     def _opinion_for(self, rule: TermRule, aspect: _Match, opinions: list[_Match], rule_matches,
                      claimed: list[tuple[int, int, str]], where: tuple):
         """The opinion nearest after the aspect in its clause (else nearest before), with its polarity;
-        `claimed`: phrase-rule spans (start, end, category) whose shared opinions are the phrase's,
+        `claimed`: phrase-rule spans (start, end, category) whose opinion words are the phrase's,
         not an aspect's to use (the phrase gives its own category's verdict: in 会员价还没有平台便宜
-        the 便宜 belongs to 没有…便宜, price neg, and does not make 会员价 cheap); `where` (text, clauses, clause index): where an opinion row's own
-        requires/excludes are checked (see `_opinion_row_ok`)."""
+        the 便宜 belongs to 没有…便宜, price neg, and does not make 会员价 cheap); `where` (text,
+        clauses, clause index): where an opinion row's own requires/excludes are checked (see
+        `_opinion_row_ok`)."""
         candidates = []
         for m in rule_matches:
             if claimed and any(s <= m.start and m.end <= e for s, e, _ in claimed):
@@ -338,19 +340,24 @@ class Detector:
                 pol = self.lexicon.opinions[m.term]
                 candidates.append((m, pol, {"neg": "pos", "pos": "neg"}.get(pol, pol)))
         after = [c for c in candidates if aspect.end <= c[0].start <= aspect.end + ASPECT_REACH]
-        # Before the aspect only a word-length opinion counts, or one character joined to it by 的
-        # that is a complaint (差的服务) or graded by a degree word (这么好的服务): 小房间 (a noun),
-        # 条件好的房间 (a relative clause) and 更好的服务 (a promise) are no judgement.
-        text = where[0]
         before = [c for c in candidates
                   if aspect.start - OPINION_BEFORE_REACH <= c[0].end <= aspect.start
-                  and (len(c[0].term) >= 2 or (text[c[0].end:aspect.start] == "的"
-                                               and (c[1] == "neg" or text[:c[0].start].endswith(self._degree_words))))]
+                  and self._judges_from_before(c[0], c[1], aspect, where[0])]
         if after:
             return min(after, key=lambda c: c[0].start)
         if before:
             return max(before, key=lambda c: c[0].end)
         return None
+
+    def _judges_from_before(self, opinion: "_Match", polarity: str, aspect: "_Match", text: str) -> bool:
+        """Whether an opinion just before its aspect judges it: a word-length opinion does (很差的服务);
+        one character does when 的 joins it to the aspect and it is a complaint (差的服务) or a degree
+        word grades it (这么好的服务). 小房间 (a noun), 条件好的房间 (a relative clause) and 更好的服务
+        (a promise) are no judgement."""
+        if len(opinion.term) >= 2:
+            return True
+        return text[opinion.end:aspect.start] == "的" and (
+            polarity == "neg" or text.endswith(self._degree_words, 0, opinion.start))
 
     def _polarity(self, polarity: str, negated: str, text: str, floor: int, at: int) -> tuple[str, int]:
         """Polarity after counting the negators that scope over the term at `at`; and where the
