@@ -147,10 +147,9 @@ def raw_segmenters(texts: list[str], only_lcut: bool = False) -> list[Measure]:
 def default_backend(texts: list[str]) -> Measure:
     """The segmenter `cxtext run` uses by default (jieba's dictionary and the lexicon words, HMM off,
     cut by the C extension when it is built): the backend whose raw speed a run is held against."""
-    from cxtext.lexicon import load_lexicons
-    from cxtext.segment import Segmenter
+    from cxtext.train import make_segmenter
 
-    segmenter = Segmenter(load_lexicons().all_terms())
+    segmenter = make_segmenter()
     name = "cxtext default segmenter (" + ("C cut" if segmenter.accelerated else "jieba, no C cut") + ", HMM off)"
     return timed(name, texts, lambda: [segmenter.cut(t) for t in texts])
 
@@ -311,13 +310,12 @@ def report(n: int, source: str, texts: list[str], raw: list[Measure], peer: Meas
     for m in runs[1:]:
         per_round = (rounds or {}).get(m.extra["workers"], [])
         if len(per_round) > 1:
-            lines.append(f"* {m.name} / {first.name}: **{float(np.median(per_round)):.2f}** wall, median of "
-                         f"{len(per_round)} alternated rounds ({', '.join(f'{r:.2f}' for r in per_round)}; "
-                         f"target ≥ 1.7); fastest against fastest {m.rate / first.rate:.2f}; "
-                         f"CPU seconds {m.cpu:.1f} vs {first.cpu:.1f}")
+            wall = (f"**{float(np.median(per_round)):.2f}** wall, median of {len(per_round)} alternated rounds "
+                    f"({', '.join(f'{r:.2f}' for r in per_round)}; target ≥ 1.7); "
+                    f"fastest against fastest {m.rate / first.rate:.2f}")
         else:
-            lines.append(f"* {m.name} / {first.name}: **{m.rate / first.rate:.2f}** wall (target ≥ 1.7); "
-                         f"CPU seconds {m.cpu:.1f} vs {first.cpu:.1f}")
+            wall = f"**{m.rate / first.rate:.2f}** wall (target ≥ 1.7)"
+        lines.append(f"* {m.name} / {first.name}: {wall}; CPU seconds {m.cpu:.1f} vs {first.cpu:.1f}")
     if capacity:
         lines.append(f"* Parallel capacity just before each 2-worker run: {', '.join(f'{c:.2f}' for c in capacity)} "
                      "(two pure-Python burners at once vs one alone; 2.00 = two free cores; the 2-worker "

@@ -326,15 +326,18 @@ class Detector:
         the 便宜 belongs to 没有…便宜, price neg, and does not make 会员价 cheap); `where` (text,
         clauses, clause index): where an opinion row's own requires/excludes are checked (see
         `_opinion_row_ok`)."""
+        def phrase_word(m: _Match) -> bool:
+            return any(s <= m.start and m.end <= e for s, e, _ in claimed)
+
         candidates = []
         for m in rule_matches:
-            if claimed and any(s <= m.start and m.end <= e for s, e, _ in claimed):
+            if phrase_word(m):
                 continue
             for r in self._rules_by_term[m.term]:
                 if r.role == "opinion" and r.category == rule.category and _opinion_row_ok(r, m, where):
                     candidates.append((m, r.polarity, r.negated))
         for m in opinions if rule.role == "aspect" else ():
-            if any(s <= m.start and m.end <= e for s, e, _ in claimed):
+            if phrase_word(m):
                 continue
             if not any(c[0].start <= m.start and m.end <= c[0].end for c in candidates):
                 pol = self.lexicon.opinions[m.term]

@@ -357,7 +357,7 @@ class RunSession:
             return summary
         t0 = time.perf_counter()
         summary["timings_s"] = self._timings()
-        self.summary = self.run_dir.commit(summary, csv=self.options.csv)
+        self.summary = self.run_dir.commit(summary)
         self.timings["commit"] += time.perf_counter() - t0
         return self.summary
 

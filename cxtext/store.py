@@ -370,6 +370,7 @@ class RunDir:
         # CSV copies written chunk by chunk beside the Parquet files; a copy whose Parquet file
         # changed columns midway (input files with different passthrough columns) is dropped and
         # converted from the merged Parquet file at commit instead.
+        self.csv = csv
         self._csv: dict[str, CsvSink | None] = (
             {name: CsvSink(self.staging / name) for name in CSV_FILES} if csv else {})
 
@@ -397,23 +398,23 @@ class RunDir:
             "quarantine.parquet": self.quarantine.close(),
         }
 
-    def commit(self, run_info: dict[str, Any], csv: bool = True) -> dict[str, Any]:
+    def _close_csv_copies(self) -> None:
+        for sink in self._csv.values():
+            if sink is not None:
+                sink.close()
+
+    def commit(self, run_info: dict[str, Any], csv: bool | None = None) -> dict[str, Any]:
         """Move the staged files into the run directory; `run.json` goes last.
 
         Returns `run_info` with an `outputs` entry (rows, bytes and sha256 of every file).
         """
+        csv = self.csv if csv is None else csv
         rows = self.close_sinks()
-        if not csv:
-            for sink in self._csv.values():
-                if sink is not None:
-                    sink.close()
-        else:
-            for name in CSV_FILES:
-                written = self._csv.get(name)
-                if written is not None and written.started:
-                    written.close()
-                else:
-                    parquet_to_csv(self.staging / name.replace(".csv", ".parquet"), self.staging / name)
+        self._close_csv_copies()
+        for name in CSV_FILES if csv else ():
+            written = self._csv.get(name)
+            if written is None or not written.started:  # not written chunk by chunk: convert
+                parquet_to_csv(self.staging / name.replace(".csv", ".parquet"), self.staging / name)
         names = list(RUN_FILES) + (list(CSV_FILES) if csv else [])
         run_info = dict(run_info)
         run_info["outputs"] = {
@@ -442,9 +443,7 @@ class RunDir:
 
     def abandon(self) -> None:
         """Drop the staging folder (after an error); the run directory is left as it was."""
-        for sink in self._csv.values():
-            if sink is not None:
-                sink.close()
+        self._close_csv_copies()
         shutil.rmtree(self.staging, ignore_errors=True)
 
 
