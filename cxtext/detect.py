@@ -50,6 +50,8 @@ MARKER_REACH = 24  # characters between a wish/hearsay marker and the term it go
 # Degree words besides the lexicon's intensifiers that grade a one-character opinion (这么差的客服).
 DEMONSTRATIVE_DEGREE = ("这么", "那么", "这样", "那样", "如此", "多么")
 WISH_FLIP = {"pos": "neg"}
+# After 好 these start a quantity (好几天, 好久, 好半天, 好些): 好 is then a degree word, not praise.
+QUANTITY_AFTER_HAO = frozenset("几久半些")
 
 
 @dataclass(frozen=True, slots=True)
@@ -128,6 +130,14 @@ class Detector:
         # Every turn marker holds a speaker word; most reviews hold none (a plain search is quick).
         self._speaker_names = re.compile("|".join(map(re.escape, sorted(lexicon.speakers, key=len, reverse=True))))
         self._rule_terms = frozenset(self._rules_by_term)
+        # Words that only ever judge negatively: a shared opinion or a category's own opinion or
+        # signal, never positive in another row (大 is a loud noise but a generous portion). Before
+        # one of them 好 is a degree word (好差, 态度好恶劣), not praise.
+        judging = [(t, pol) for t, pol in lexicon.opinions.items()]
+        judging += [(r.term, r.polarity) for r in lexicon.rules
+                    if not r.is_regex and r.role in ("opinion", "signal")]
+        praising = {t for t, pol in judging if pol == "pos"}
+        self._negative_words = frozenset(t for t, pol in judging if pol == "neg" and t not in praising)
 
     # --- complaint logs ------------------------------------------------------------------
     def customer_spans(self, text: str) -> tuple[list[tuple[int, int]], bool]:
@@ -190,6 +200,20 @@ class Detector:
                 found.append(_Match(s, e, term, starts[first]))
         return found
 
+    def _without_degree_hao(self, text: str, matches: list[_Match]) -> list[_Match]:
+        """Drop a term ending in 好 that runs straight into a negative word or a quantity: there
+        好 grades what follows (服务态度好差 is 'very bad', 价格好贵 'so expensive', 快递好几天才到
+        'quite a few days'), it does not praise. Before a positive word both readings praise
+        (服务好周到), so those stay; 好多了 is 'much better' and stays too."""
+        negative_starts = {m.start for m in matches if m.term in self._negative_words}
+        kept = []
+        for m in matches:
+            if not m.term.endswith("好") or not (m.end in negative_starts or _quantity_after(text, m.end)):
+                kept.append(m)
+            elif m.term[:-1] in self._rule_terms:  # 态度好 → the aspect 态度 is still named
+                kept.append(_Match(m.start, m.end - 1, m.term[:-1], m.word_start))
+        return kept
+
     def detect(self, text: str, words: list[str], starts: list[int]) -> tuple[list[Mention], bool]:
         """Mentions in `text` (normalised) given its segmentation; and whether it is a complaint log."""
         spans, is_log = self.customer_spans(text)
@@ -197,7 +221,7 @@ class Detector:
         if not clauses:
             return [], is_log
         hits = list(self._automaton.iter(text))
-        matches = self._matches(text, starts, hits)
+        matches = self._without_degree_hao(text, self._matches(text, starts, hits))
         mentions: list[Mention] = []
         clause_of = _ClauseLookup(clauses)
         by_clause: dict[int, list[_Match]] = {}
@@ -688,6 +712,13 @@ BRIDGE_WORDS = ("闻到", "闻见", "发现", "看到", "看见", "见到", "遇
                 "打扫", "清理", "收拾", "处理", "洗", "擦", "扫", "刷", "冲", "弄", "搞", "整理")
 BRIDGE_WORD_SET = frozenset(BRIDGE_WORDS)
 BRIDGE_CHARS = MODIFIER_CHARS | frozenset("也都还就")
+
+
+def _quantity_after(text: str, at: int) -> bool:
+    """Whether a quantity starts at `at` (几天, 久, 半天, 些, 多 but not 多了): after 好 it makes 好 a
+    degree word."""
+    nxt = text[at:at + 1]
+    return nxt in QUANTITY_AFTER_HAO or (nxt == "多" and text[at + 1:at + 2] != "了")
 
 
 def _bridgeable(gap: str) -> bool:

@@ -148,6 +148,13 @@ TRAPS = [
     # 快 meaning "almost", a rhetorical 这不是…吗, an adjective that is part of a noun
     ("上菜太慢了，锅底都快烧干了", "waiting_time", "neg"),
     ("剪之前没说价格，这不是坑人吗", "price", "neg"),
+    # a customer who will praise is not asked to (必须要好评 is their own)
+    ("衣服很合身，这次必须要好评", "review_prompt", None),
+    ("骑手刚放下袋子就要好评", "review_prompt", "neg"),
+    # a rhetorical 对得起 is the opposite of praise
+    ("线头到处都是，这种做工对得起这价格吗", "price", "neg"),
+    ("菜量足味道好，对得起这个价钱", "price", "pos"),
+    ("刚下单第二天就降了两百，价保还不给", "price", "neg"),
     ("拍片的小房间有股霉味", "environment", None),
     # a review about customer service is not a complaint log
     ("客服回复超级慢，等了两个小时", "waiting_time", "neg"),
@@ -360,3 +367,24 @@ def test_a_wish_far_back_in_an_unpunctuated_review_does_not_flip_a_later_term(de
     text = "建议周末早点来不然要排很久的队我们这次点了烤鱼和两个小炒鱼很新鲜小炒有点咸总体不错价格也不贵"
     assert [(c, p) for c, p, _, _ in detect(text) if c == "price"] == [("price", "pos")]
     assert ("price", "neg") in [(c, p) for c, p, _, _ in detect("建议价格再便宜一点")]
+
+
+def test_hao_before_a_complaint_is_a_degree_word(detect):
+    # 好差 is 'very bad': the 好 grades what follows it and praises nothing
+    assert [(c, p) for c, p, _, _ in detect("前台的服务态度好差") if c == "staff_attitude"] == [("staff_attitude", "neg")]
+    assert [(c, p) for c, p, _, _ in detect("那个收银员态度好恶劣") if c == "staff_attitude"] == [("staff_attitude", "neg")]
+    assert [(c, p) for c, p, _, _ in detect("这里的价格好贵") if c == "price"] == [("price", "neg")]
+    assert [(c, p) for c, p, _, _ in detect("今天上菜好慢啊") if c == "waiting_time"] == [("waiting_time", "neg")]
+    # before praise both readings praise; 好多了 is 'much better'; 好几天 is a quantity
+    assert ("staff_attitude", "pos") in [(c, p) for c, p, _, _ in detect("他们家服务好周到")]
+    assert ("staff_attitude", "pos") in [(c, p) for c, p, _, _ in detect("换了店长以后服务好多了")]
+    assert ("delivery", "pos") not in [(c, p) for c, p, _, _ in detect("快递好几天才到")]
+    # 大 is praise for a room and a complaint about noise: not a complaint word on its own
+    assert [(c, p) for c, p, _, _ in detect("我们的房间好大") if c == "environment"] == [("environment", "pos")]
+
+
+def test_a_comparison_that_falls_short_is_a_complaint(detect):
+    assert [(c, p) for c, p, _, _ in detect("这次的卫生比不上上回那家分店") if c == "hygiene"] == [("hygiene", "neg")]
+    assert [(c, p) for c, p, _, _ in detect("店里的卫生条件不如以前了") if c == "hygiene"] == [("hygiene", "neg")]
+    # 不如 proposing something else judges nothing
+    assert [c for c, _, _, _ in detect("店员说不如换一家分店试试") if c == "staff_attitude"] == []
