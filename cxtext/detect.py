@@ -50,6 +50,10 @@ MARKER_REACH = 24  # characters between a wish/hearsay marker and the term it go
 # Degree words besides the lexicon's intensifiers that grade a one-character opinion (这么差的客服).
 DEMONSTRATIVE_DEGREE = ("这么", "那么", "这样", "那样", "如此", "多么")
 WISH_FLIP = {"pos": "neg"}
+# Results a verb can reach (沟通好, 做到位, 打扫干净); 没 + verb before one denies it.
+RESULT_COMPLEMENTS = ("好", "到位", "干净", "清楚")
+# 没 and one or two characters of a verb just before the result: 没沟通好, 没有做到位.
+_UNFINISHED_RE = re.compile("(?:没有|没)[\u4e00-\u9fff]{1,2}$")
 # After 好 these start a quantity (好几天, 好久, 好半天, 好些): 好 is then a degree word, not praise.
 QUANTITY_AFTER_HAO = frozenset("几久半些")
 
@@ -412,6 +416,12 @@ class Detector:
             reach = start
         if count % 2 == 1:
             return negated, first
+        if not count and text.startswith(RESULT_COMPLEMENTS, at) and not text.startswith("好好", at):
+            # 没 + verb + result (没沟通好, 没处理好, 没有做到位): 没 denies the result
+            # (read on the text: the verb may be the aspect itself, 没打扫好)
+            unfinished = _UNFINISHED_RE.search(text, max(0, at - 4), at)
+            if unfinished:
+                return negated, unfinished.start()
         return polarity, (first if count else at)
 
     def _negation_after(self, polarity: str, plain: str, negated: str, text: str, end: int,

@@ -388,3 +388,12 @@ def test_a_comparison_that_falls_short_is_a_complaint(detect):
     assert [(c, p) for c, p, _, _ in detect("店里的卫生条件不如以前了") if c == "hygiene"] == [("hygiene", "neg")]
     # 不如 proposing something else judges nothing
     assert [c for c, _, _, _ in detect("店员说不如换一家分店试试") if c == "staff_attitude"] == []
+
+
+def test_a_result_that_was_not_reached_is_a_complaint(detect):
+    # 没 + verb + result: 没 denies the result, though a verb stands between them
+    assert [(c, p) for c, p, _, _ in detect("前台和客房部没沟通好") if c == "staff_attitude"] == [("staff_attitude", "neg")]
+    assert [(c, p) for c, p, _, _ in detect("我们到的时候房间还没打扫好") if c == "hygiene"] == [("hygiene", "neg")]
+    assert [(c, p) for c, p, _, _ in detect("餐厅的卫生没有做到位") if c == "hygiene"] == [("hygiene", "neg")]
+    # a negation further back denies something else
+    assert [(c, p) for c, p, _, _ in detect("没想到这家店这么干净") if c == "hygiene"] == [("hygiene", "pos")]
