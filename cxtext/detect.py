@@ -54,6 +54,14 @@ WISH_FLIP = {"pos": "neg"}
 RESULT_COMPLEMENTS = ("好", "到位", "干净", "清楚")
 # 没 and one or two characters of a verb just before the result: 没沟通好, 没有做到位.
 _UNFINISHED_RE = re.compile("(?:没有|没)[\u4e00-\u9fff]{1,2}$")
+# Between an aspect and an opinion: a verb of the aspect, 的 and what it made or chose
+# (推荐的红烧肉, 端上来的汤): the opinion is about that thing. Matched up to the opinion; a
+# degree word or a negator after 的 makes it a complement instead (卫生做的不好, 隔音做的不错).
+_RELATIVE_CLAUSE_RE = re.compile("(?:推荐|介绍|做|炒|烤|煮|拿|端|上|送|给|卖|选|配)[^的得，。！？,.!?]{0,3}的"
+                                 "(?!很|不|太|非常|挺|特别|真|还|比较|蛮|超|相当|十分|也|都|好|不错|可以)[^，。！？,.!?]+$")
+# After 一般 these make it an adverb or an attribute (一般都, 一般会, 一般来说, 一般情况, 一般人):
+# it does not judge what came before.
+ADVERBIAL_AFTER_YIBAN = frozenset("都会来是要在就情人能可")
 # After 好 these start a quantity (好几天, 好久, 好半天, 好些): 好 is then a degree word, not praise.
 QUANTITY_AFTER_HAO = frozenset("几久半些")
 
@@ -218,6 +226,17 @@ class Detector:
                 kept.append(_Match(m.start, m.end - 1, m.term[:-1], m.word_start))
         return kept
 
+    def _without_adverb_yiban(self, text: str, matches: list[_Match]) -> list[_Match]:
+        """Drop a term ending in 一般 that is an adverb or an attribute, not a verdict: 一般都会满足你
+        ('usually'), 一般来说, 一般情况, 一般人. A verdict ends its phrase (服务一般, 服务一般吧)."""
+        kept = []
+        for m in matches:
+            if not (m.term.endswith("一般") and text[m.end:m.end + 1] in ADVERBIAL_AFTER_YIBAN):
+                kept.append(m)
+            elif m.term[:-2] in self._rule_terms:  # 服务一般都很好 → the aspect 服务 is still named
+                kept.append(_Match(m.start, m.end - 2, m.term[:-2], m.word_start))
+        return kept
+
     def detect(self, text: str, words: list[str], starts: list[int]) -> tuple[list[Mention], bool]:
         """Mentions in `text` (normalised) given its segmentation; and whether it is a complaint log."""
         spans, is_log = self.customer_spans(text)
@@ -225,7 +244,7 @@ class Detector:
         if not clauses:
             return [], is_log
         hits = list(self._automaton.iter(text))
-        matches = self._without_degree_hao(text, self._matches(text, starts, hits))
+        matches = self._without_adverb_yiban(text, self._without_degree_hao(text, self._matches(text, starts, hits)))
         mentions: list[Mention] = []
         clause_of = _ClauseLookup(clauses)
         by_clause: dict[int, list[_Match]] = {}
@@ -370,10 +389,13 @@ class Detector:
             if not any(c[0].start <= m.start and m.end <= c[0].end for c in candidates):
                 pol = self.lexicon.opinions[m.term]
                 candidates.append((m, pol, {"neg": "pos", "pos": "neg"}.get(pol, pol)))
-        after = [c for c in candidates if aspect.end <= c[0].start <= aspect.end + ASPECT_REACH]
+        text = where[0]
+        # 老板推荐的红烧肉很一般: the opinion judges the dish the aspect's verb led to, not the aspect
+        after = [c for c in candidates if aspect.end <= c[0].start <= aspect.end + ASPECT_REACH
+                 and not _RELATIVE_CLAUSE_RE.match(text, aspect.end, c[0].start)]
         before = [c for c in candidates
                   if aspect.start - OPINION_BEFORE_REACH <= c[0].end <= aspect.start
-                  and self._judges_from_before(c[0], c[1], aspect, where[0])]
+                  and self._judges_from_before(c[0], c[1], aspect, text)]
         if after:
             return min(after, key=lambda c: c[0].start)
         if before:

@@ -397,3 +397,17 @@ def test_a_result_that_was_not_reached_is_a_complaint(detect):
     assert [(c, p) for c, p, _, _ in detect("餐厅的卫生没有做到位") if c == "hygiene"] == [("hygiene", "neg")]
     # a negation further back denies something else
     assert [(c, p) for c, p, _, _ in detect("没想到这家店这么干净") if c == "hygiene"] == [("hygiene", "pos")]
+
+
+def test_yiban_as_an_adverb_judges_nothing(detect):
+    # 一般 is 'mediocre' when it ends its phrase, 'usually' or 'ordinary' before more words
+    assert [(c, p) for c, p, _, _ in detect("这家店服务一般，上菜也慢") if c == "staff_attitude"] == [("staff_attitude", "neg")]
+    assert [(c, p) for c, p, _, _ in detect("有要求跟服务员说，一般都会满足") if c == "staff_attitude"] == []
+    assert [(c, p) for c, p, _, _ in detect("烤鸭的价格一般在两百左右") if c == "price"] == [("price", "neu")]
+
+
+def test_an_opinion_about_what_the_staff_recommended_is_not_about_the_staff(detect):
+    assert [c for c, _, _, _ in detect("店长推荐的招牌鱼很一般") if c == "staff_attitude"] == []
+    # 做的 + degree word is a complement: the aspect itself is judged
+    assert [(c, p) for c, p, _, _ in detect("这家的卫生做的不好") if c == "hygiene"] == [("hygiene", "neg")]
+    assert ("noise", "pos") in [(c, p) for c, p, _, _ in detect("房间的隔音做的不错")]
