@@ -53,7 +53,11 @@ WISH_FLIP = {"pos": "neg"}
 # Results a verb can reach (沟通好, 做到位, 打扫干净); 没 + verb before one denies it.
 RESULT_COMPLEMENTS = ("好", "到位", "干净", "清楚")
 # 没 and one or two characters of a verb just before the result: 没沟通好, 没有做到位.
-_UNFINISHED_RE = re.compile("(?:没有|没)[\u4e00-\u9fff]{1,2}$")
+_UNFINISHED_RE = re.compile("(?:没有|没)(?:(?![也又还都很太])[\u4e00-\u9fff]){1,2}$")
+# Before 干净/到位/清楚 不 + a cleaning or telling verb denies the result too (不处理干净,
+# 不说清楚); 不 + any word would catch 不大不小干净, and before 好 also 不得不说好吃.
+_NOT_REACHED_RE = re.compile("(?:没有|没)(?:(?![也又还都很太])[\u4e00-\u9fff]){1,2}$|"
+                             "不(?:洗|擦|处理|打扫|收拾|清理|清洗|弄|搞|冲|刷|扫|说|讲|写|解释|交代|讲解|标)$")
 # Between an aspect and an opinion: a verb of the aspect, 的 and what it made or chose
 # (推荐的红烧肉, 端上来的汤): the opinion is about that thing. Matched up to the opinion; a
 # degree word or a negator after 的 makes it a complement instead (卫生做的不好, 隔音做的不错).
@@ -142,6 +146,7 @@ class Detector:
         # Every turn marker holds a speaker word; most reviews hold none (a plain search is quick).
         self._speaker_names = re.compile("|".join(map(re.escape, sorted(lexicon.speakers, key=len, reverse=True))))
         self._rule_terms = frozenset(self._rules_by_term)
+        self._pseudo_negators = tuple(lexicon.pseudo_negators)  # for str.startswith
         # Words that only ever judge negatively: a shared opinion or a category's own opinion or
         # signal, never positive in another row (大 is a loud noise but a generous portion). Before
         # one of them 好 is a degree word (好差, 态度好恶劣), not praise.
@@ -441,8 +446,10 @@ class Detector:
         if not count and text.startswith(RESULT_COMPLEMENTS, at) and not text.startswith("好好", at):
             # 没 + verb + result (没沟通好, 没处理好, 没有做到位): 没 denies the result
             # (read on the text: the verb may be the aspect itself, 没打扫好)
-            unfinished = _UNFINISHED_RE.search(text, max(0, at - 4), at)
-            if unfinished:
+            pattern = _UNFINISHED_RE if text.startswith("好", at) else _NOT_REACHED_RE
+            unfinished = pattern.search(text, max(0, at - 4), at)
+            # …but not 不错 or 不过 (a judgement, a conjunction) ending in front of it: 不错也干净
+            if unfinished and not text.startswith(self._pseudo_negators, unfinished.start()):
                 return negated, unfinished.start()
         return polarity, (first if count else at)
 

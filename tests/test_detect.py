@@ -395,8 +395,11 @@ def test_a_result_that_was_not_reached_is_a_complaint(detect):
     assert [(c, p) for c, p, _, _ in detect("前台和客房部没沟通好") if c == "staff_attitude"] == [("staff_attitude", "neg")]
     assert [(c, p) for c, p, _, _ in detect("我们到的时候房间还没打扫好") if c == "hygiene"] == [("hygiene", "neg")]
     assert [(c, p) for c, p, _, _ in detect("餐厅的卫生没有做到位") if c == "hygiene"] == [("hygiene", "neg")]
-    # a negation further back denies something else
+    assert [(c, p) for c, p, _, _ in detect("虾线都不处理干净就端上来") if c == "hygiene"] == [("hygiene", "neg")]
+    # a negation further back denies something else; 不错 and 不小 are judgements, not 不 + verb
     assert [(c, p) for c, p, _, _ in detect("没想到这家店这么干净") if c == "hygiene"] == [("hygiene", "pos")]
+    assert [(c, p) for c, p, _, _ in detect("店面不大不小干净简单") if c == "hygiene"] == [("hygiene", "pos")]
+    assert [(c, p) for c, p, _, _ in detect("装修不错也干净") if c == "hygiene"] == [("hygiene", "pos")]
 
 
 def test_yiban_as_an_adverb_judges_nothing(detect):
