@@ -414,3 +414,8 @@ def test_an_opinion_about_what_the_staff_recommended_is_not_about_the_staff(dete
     # 做的 + degree word is a complement: the aspect itself is judged
     assert [(c, p) for c, p, _, _ in detect("这家的卫生做的不好") if c == "hygiene"] == [("hygiene", "neg")]
     assert ("noise", "pos") in [(c, p) for c, p, _, _ in detect("房间的隔音做的不错")]
+
+
+def test_a_repair_wait_is_not_a_service_wait(detect):
+    assert ("waiting_time", "neg") not in [(c, p) for c, p, _, _ in detect("手机送修，又是漫长的等待配件")]
+    assert ("waiting_time", "neg") in [(c, p) for c, p, _, _ in detect("点了外卖，又是一次漫长的等待")]
