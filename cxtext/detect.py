@@ -222,6 +222,8 @@ class Detector:
         好 grades what follows (服务态度好差 is 'very bad', 价格好贵 'so expensive', 快递好几天才到
         'quite a few days'), it does not praise. Before a positive word both readings praise
         (服务好周到), so those stay; 好多了 is 'much better' and stays too."""
+        if "好" not in text:
+            return matches
         negative_starts = {m.start for m in matches if m.term in self._negative_words}
         kept = []
         for m in matches:
@@ -234,6 +236,8 @@ class Detector:
     def _without_adverb_yiban(self, text: str, matches: list[_Match]) -> list[_Match]:
         """Drop a term ending in 一般 that is an adverb or an attribute, not a verdict: 一般都会满足你
         ('usually'), 一般来说, 一般情况, 一般人. A verdict ends its phrase (服务一般, 服务一般吧)."""
+        if "一般" not in text:
+            return matches
         kept = []
         for m in matches:
             if not (m.term.endswith("一般") and text[m.end:m.end + 1] in ADVERBIAL_AFTER_YIBAN):
