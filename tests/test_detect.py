@@ -85,6 +85,10 @@ TRAPS = [
     # spoiled food that smells: odor and hygiene
     ("米饭馊了，闻着都反胃", "odor", "neg"),
     ("米饭馊了，闻着都反胃", "hygiene", "neg"),
+    # spoiled food that smells is both (taxonomy): 肉臭了
+    ("外卖里的肉都臭了", "odor", "neg"),
+    ("外卖里的肉都臭了", "hygiene", "neg"),
+    ("臭豆腐闻着臭吃着香，很正宗", "hygiene", None),
     # review prompts vs the customer's own praise
     ("结账时店员让我给个好评", "review_prompt", "neg"),
     ("袋子里塞了张卡片，五星好评送饮料", "review_prompt", "neg"),
