@@ -56,8 +56,8 @@ RESULT_COMPLEMENTS = ("好", "到位", "干净", "清楚")
 _UNFINISHED_RE = re.compile("(?:没有|没)(?:(?![也又还都很太])[\u4e00-\u9fff]){1,2}$")
 # Before 干净/到位/清楚 不 + a cleaning or telling verb denies the result too (不处理干净,
 # 不说清楚); 不 + any word would catch 不大不小干净, and before 好 also 不得不说好吃.
-_NOT_REACHED_RE = re.compile("(?:没有|没)(?:(?![也又还都很太])[\u4e00-\u9fff]){1,2}$|"
-                             "不(?:洗|擦|处理|打扫|收拾|清理|清洗|弄|搞|冲|刷|扫|说|讲|写|解释|交代|讲解|标)$")
+_NOT_REACHED_RE = re.compile(_UNFINISHED_RE.pattern
+                             + "|不(?:洗|擦|处理|打扫|收拾|清理|清洗|弄|搞|冲|刷|扫|说|讲|写|解释|交代|讲解|标)$")
 # Between an aspect and an opinion: a verb of the aspect, 的 and what it made or chose
 # (推荐的红烧肉, 端上来的汤): the opinion is about that thing. Matched up to the opinion; a
 # degree word or a negator after 的 makes it a complement instead (卫生做的不好, 隔音做的不错).
@@ -217,33 +217,29 @@ class Detector:
                 found.append(_Match(s, e, term, starts[first]))
         return found
 
-    def _without_degree_hao(self, text: str, matches: list[_Match]) -> list[_Match]:
-        """Drop a term ending in 好 that runs straight into a negative word or a quantity: there
-        好 grades what follows (服务态度好差 is 'very bad', 价格好贵 'so expensive', 快递好几天才到
-        'quite a few days'), it does not praise. Before a positive word both readings praise
-        (服务好周到), so those stay; 好多了 is 'much better' and stays too."""
-        if "好" not in text:
+    def _without_non_judging(self, text: str, matches: list[_Match]) -> list[_Match]:
+        """Drop a term whose last word does not judge here, keeping the aspect it starts with
+        (态度好 → 态度) when that is a term:
+        - 好 running straight into a negative word or a quantity grades what follows (服务态度好差
+          is 'very bad', 价格好贵 'so expensive', 快递好几天才到 'quite a few days'). Before a
+          positive word both readings praise (服务好周到), and 好多了 is 'much better': those stay.
+        - 一般 before more words is an adverb or an attribute (一般都会满足你 'usually', 一般来说,
+          一般人); a verdict ends its phrase (服务一般, 服务一般吧)."""
+        hao, yiban = "好" in text, "一般" in text
+        if not hao and not yiban:
             return matches
-        negative_starts = {m.start for m in matches if m.term in self._negative_words}
+        negative_starts = {m.start for m in matches if m.term in self._negative_words} if hao else set()
         kept = []
         for m in matches:
-            if not m.term.endswith("好") or not (m.end in negative_starts or _quantity_after(text, m.end)):
+            if hao and m.term.endswith("好") and (m.end in negative_starts or _quantity_after(text, m.end)):
+                word = 1
+            elif yiban and m.term.endswith("一般") and text[m.end:m.end + 1] in ADVERBIAL_AFTER_YIBAN:
+                word = 2
+            else:
                 kept.append(m)
-            elif m.term[:-1] in self._rule_terms:  # 态度好 → the aspect 态度 is still named
-                kept.append(_Match(m.start, m.end - 1, m.term[:-1], m.word_start))
-        return kept
-
-    def _without_adverb_yiban(self, text: str, matches: list[_Match]) -> list[_Match]:
-        """Drop a term ending in 一般 that is an adverb or an attribute, not a verdict: 一般都会满足你
-        ('usually'), 一般来说, 一般情况, 一般人. A verdict ends its phrase (服务一般, 服务一般吧)."""
-        if "一般" not in text:
-            return matches
-        kept = []
-        for m in matches:
-            if not (m.term.endswith("一般") and text[m.end:m.end + 1] in ADVERBIAL_AFTER_YIBAN):
-                kept.append(m)
-            elif m.term[:-2] in self._rule_terms:  # 服务一般都很好 → the aspect 服务 is still named
-                kept.append(_Match(m.start, m.end - 2, m.term[:-2], m.word_start))
+                continue
+            if m.term[:-word] in self._rule_terms:
+                kept.append(_Match(m.start, m.end - word, m.term[:-word], m.word_start))
         return kept
 
     def detect(self, text: str, words: list[str], starts: list[int]) -> tuple[list[Mention], bool]:
@@ -253,7 +249,7 @@ class Detector:
         if not clauses:
             return [], is_log
         hits = list(self._automaton.iter(text))
-        matches = self._without_adverb_yiban(text, self._without_degree_hao(text, self._matches(text, starts, hits)))
+        matches = self._without_non_judging(text, self._matches(text, starts, hits))
         mentions: list[Mention] = []
         clause_of = _ClauseLookup(clauses)
         by_clause: dict[int, list[_Match]] = {}

@@ -71,8 +71,7 @@ def test_a_new_user_word_does_not_move_unrelated_cuts():
     assert before._tokenizer.total == after._tokenizer.total
     for text in ["收银台的工作效率低得出奇", "这一单的送达时长有四十分钟", "房间干净，服务态度很好"]:
         assert before.cut(text) == after.cut(text)
-    assert after.cut("巷子里的苍蝇馆子") [-1] == "苍蝇馆子"
-
+    assert after.cut("巷子里的苍蝇馆子")[-1] == "苍蝇馆子"
 
 
 def test_a_thread_waits_for_jieba_being_imported_by_another(monkeypatch):
